@@ -1,0 +1,155 @@
+//! Building and serving the book with the pinned tools.
+
+use std::io::Read;
+use std::path::Path;
+use std::process::Command;
+
+/// The one switch that leaves the solutions out of the site.
+pub const NO_SOLUTIONS: &str = "--no-solutions";
+
+fn mdbook(root: &Path, no_solutions: bool) -> Result<Command, String> {
+    let path = crate::tools::ensure()?;
+    let mut cmd = Command::new("mdbook");
+    cmd.current_dir(root).env("PATH", path);
+    if no_solutions {
+        let me = std::env::current_exe().map_err(|e| e.to_string())?;
+        let table = serde_json::json!({
+            "command": format!("{} hide-solutions", me.display()),
+            "before": ["links"],
+        });
+        cmd.env("MDBOOK_PREPROCESSOR__HIDE_SOLUTIONS", table.to_string());
+    }
+    Ok(cmd)
+}
+
+/// `mdbook build`, failing on any warning: mdBook, mdbook-katex (bad LaTeX
+/// only warns) and mdbook-quiz all report problems as log lines and exit 0.
+pub fn build(root: &Path, args: &[String]) -> Result<(), String> {
+    let no_solutions = args.iter().any(|a| a == NO_SOLUTIONS);
+    let rest: Vec<&String> = args.iter().filter(|a| *a != NO_SOLUTIONS).collect();
+    let mut cmd = mdbook(root, no_solutions)?;
+    cmd.arg("build").args(rest);
+    let output = cmd.output().map_err(|e| format!("cannot run mdbook: {e}"))?;
+    let log = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let log = regex::Regex::new("\x1b\\[[0-9;]*m").unwrap().replace_all(&log, "").into_owned();
+    eprint!("{log}");
+    let warnings: Vec<String> = log.lines().filter(|l| is_warning(l)).map(|l| locate_formula(root, l)).collect();
+    if !output.status.success() {
+        return Err("mdbook build failed".into());
+    }
+    if !warnings.is_empty() {
+        return Err(format!("mdbook build printed {} warning(s); the book must build clean:\n{}", warnings.len(), warnings.join("\n")));
+    }
+    if no_solutions {
+        eprintln!("xtask: built without the solutions");
+    }
+    Ok(())
+}
+
+/// The one warning we accept: mdbook-katex 0.10.0 was built against mdbook
+/// 0.5.3 and says so under 0.5.4; the two are checked to work together.
+const KNOWN_BENIGN: &str = "mdbook-katex was built against mdbook v0.5.3, but we are being called from mdbook v0.5.4";
+
+/// mdbook-katex names the formula it could not render but not the page:
+/// find the page and line so the author need not search.
+fn locate_formula(root: &Path, line: &str) -> String {
+    let Some(formula) = line.split("item=\"").nth(1).and_then(|r| r.split("\"}").next()) else {
+        return line.to_string();
+    };
+    let formula = formula.replace("\\\\", "\\");
+    let mut places = Vec::new();
+    let mut stack = vec![root.join("src")];
+    while let Some(dir) = stack.pop() {
+        for path in std::fs::read_dir(&dir).into_iter().flatten().flatten().map(|e| e.path()) {
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(text) = std::fs::read_to_string(&path) {
+                for (n, _) in text.lines().enumerate().filter(|(_, l)| l.contains(&formula)) {
+                    places.push(format!("{}:{}", path.strip_prefix(root).unwrap_or(&path).display(), n + 1));
+                }
+            }
+        }
+    }
+    format!("{} (bad formula at {})", line, if places.is_empty() { "an unknown place".into() } else { places.join(", ") })
+}
+
+fn is_warning(line: &str) -> bool {
+    let l = line.to_ascii_lowercase();
+    (l.contains("warn") || l.contains("error")) && !line.contains(KNOWN_BENIGN)
+}
+
+pub fn serve(root: &Path, args: &[String]) -> Result<(), String> {
+    let no_solutions = args.iter().any(|a| a == NO_SOLUTIONS);
+    let rest: Vec<&String> = args.iter().filter(|a| *a != NO_SOLUTIONS).collect();
+    let status = mdbook(root, no_solutions)?
+        .arg("serve")
+        .args(rest)
+        .status()
+        .map_err(|e| format!("cannot run mdbook: {e}"))?;
+    status.success().then_some(()).ok_or_else(|| "mdbook serve failed".into())
+}
+
+/// An mdBook preprocessor (the protocol: `supports <renderer>`, then the
+/// `[context, book]` JSON on stdin, the book on stdout) that drops the
+/// "Solutions" part and every page under `src/solutions/`.
+pub fn hide_solutions(args: &[String]) -> Result<(), String> {
+    if args.first().map(String::as_str) == Some("supports") {
+        return Ok(());
+    }
+    let mut input = String::new();
+    std::io::stdin().read_to_string(&mut input).map_err(|e| e.to_string())?;
+    let mut pair: serde_json::Value = serde_json::from_str(&input).map_err(|e| e.to_string())?;
+    let mut book = pair[1].take();
+    drop_solutions(&mut book);
+    println!("{book}");
+    Ok(())
+}
+
+fn drop_solutions(book: &mut serde_json::Value) {
+    if let Some(items) = book["items"].as_array_mut() {
+        items.retain(|item| !is_solution(item));
+    }
+}
+
+fn is_solution(item: &serde_json::Value) -> bool {
+    if item["PartTitle"].as_str() == Some("Solutions") {
+        return true;
+    }
+    item["Chapter"]["path"].as_str().is_some_and(|p| p.starts_with("solutions/"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn hides_the_solutions_part_and_pages() {
+        let mut book = serde_json::json!({"items": [
+            {"Chapter": {"name": "Lab 2", "path": "lab2/README.md", "sub_items": []}},
+            {"PartTitle": "Solutions"},
+            {"Chapter": {"name": "Lab 2 solution", "path": "solutions/lab2.md", "sub_items": []}},
+        ]});
+        super::drop_solutions(&mut book);
+        let items = book["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1, "only the lab page should remain: {items:?}");
+        assert_eq!(items[0]["Chapter"]["path"], "lab2/README.md");
+    }
+
+    #[test]
+    fn a_bad_formula_is_traced_to_its_page_and_line() {
+        let root = std::env::temp_dir().join(format!("xtask-katex-{}", std::process::id()));
+        std::fs::create_dir_all(root.join("src/ctx")).unwrap();
+        std::fs::write(root.join("src/ctx/cost.md"), "# Cost\n\nIt is $\\frac{1}{$ here.\n").unwrap();
+        // What mdbook-katex 0.10.0 prints, colours stripped.
+        let warning = r#"WARN render{item="\\frac{1}{"}: mdbook_katex::render: Rendering failed"#;
+        let located = super::locate_formula(&root, warning);
+        std::fs::remove_dir_all(&root).unwrap();
+        assert!(located.contains("src/ctx/cost.md:3"), "{located}");
+    }
+
+    #[test]
+    fn warnings_from_every_tool_are_caught() {
+        assert!(super::is_warning(" WARN mdbook_html: broken link"));
+        assert!(super::is_warning("2026-01-01 ERROR quiz: parse failure"));
+        assert!(!super::is_warning(" INFO Book building has started"));
+        assert!(!super::is_warning(&format!(" WARN mdbook_katex: This {}. If you have any issue", super::KNOWN_BENIGN)));
+    }
+}
