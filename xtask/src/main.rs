@@ -1,5 +1,6 @@
 //! `cargo xtask <command>`: every chore of the course as one command.
 
+mod bad_input;
 mod book;
 mod outputs;
 mod tools;
@@ -22,6 +23,8 @@ usage: cargo xtask <command> [args]
                        --no-solutions leaves the solutions out, -d DIR elsewhere
   outputs [LISTING..]  rerun listings and rewrite their output.txt
   check-outputs [L..]  fail if a listing's output drifted from its output.txt
+  bad-input            prove the checks reject broken includes, anchors, code,
+                       formulas and drifted outputs (scratch books)
   test                 every check of the project (what CI runs)
 ";
 
@@ -36,6 +39,7 @@ fn main() {
         "hide-solutions" => book::hide_solutions(rest),
         "outputs" => outputs::regenerate(&root, rest),
         "check-outputs" => outputs::check(&root, rest),
+        "bad-input" => bad_input::check(&root),
         "test" => test(&root),
         "help" | "-h" | "--help" => {
             print!("{HELP}");
@@ -87,6 +91,7 @@ fn test(root: &Path) -> Result<(), String> {
         // Lab 2's graded suite is left out: it must fail on the unsolved
         // exercise. The lab2 check grades the skeleton and the solution.
         ("workspace and page tests", Box::new(|| cargo(root, &["test", "--workspace", "--exclude", "exercises"]))),
+        ("bad input is rejected", Box::new(|| bad_input::check(root))),
         ("benches compile", Box::new(|| cargo(root, &["build", "--workspace", "--exclude", "exercises", "--benches"]))),
         ("listing outputs", Box::new(|| outputs::check(root, &[]))),
         ("book build", Box::new(|| book::build(root, &[]))),
