@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod book;
+mod browser;
 mod outputs;
 mod tools;
 
@@ -25,6 +26,7 @@ usage: cargo xtask <command> [args]
   check-outputs [L..]  fail if a listing's output drifted from its output.txt
   bad-input            prove the checks reject broken includes, anchors, code,
                        formulas and drifted outputs (scratch books)
+  browser              open every page in headless Chromium and check it
   test                 every check of the project (what CI runs)
 ";
 
@@ -40,6 +42,7 @@ fn main() {
         "outputs" => outputs::regenerate(&root, rest),
         "check-outputs" => outputs::check(&root, rest),
         "bad-input" => bad_input::check(&root),
+        "browser" => browser::check(&root),
         "test" => test(&root),
         "help" | "-h" | "--help" => {
             print!("{HELP}");
@@ -81,12 +84,39 @@ fn originality(root: &Path) -> Result<(), String> {
     out.status.success().then_some(()).ok_or_else(|| format!("text copied verbatim from the outline:\n{text}"))
 }
 
+/// A listing no page names is a listing no reader finds.
+fn listings_on_pages(root: &Path) -> Result<(), String> {
+    let mut pages = String::new();
+    let mut stack = vec![root.join("src")];
+    while let Some(dir) = stack.pop() {
+        for path in std::fs::read_dir(&dir).map_err(|e| e.to_string())?.flatten().map(|e| e.path()) {
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "md") {
+                pages += &std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
+            }
+        }
+    }
+    let mut orphans: Vec<String> = std::fs::read_dir(root.join("listings"))
+        .map_err(|e| e.to_string())?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| !pages.contains(&format!("listings/{name}/")))
+        .collect();
+    orphans.sort();
+    match orphans.is_empty() {
+        true => Ok(()),
+        false => Err(format!("no page includes or names these listings: {}", orphans.join(", "))),
+    }
+}
+
 /// Every check, in order from fastest feedback to slowest; all run, and the
 /// summary says which failed.
 fn test(root: &Path) -> Result<(), String> {
     type Check<'a> = (&'a str, Box<dyn Fn() -> Result<(), String> + 'a>);
     let checks: Vec<Check> = vec![
         ("originality", Box::new(|| originality(root))),
+        ("every listing is on a page", Box::new(|| listings_on_pages(root))),
         ("book tools", Box::new(|| tools::ensure().map(|_| ()))),
         // Lab 2's graded suite is left out: it must fail on the unsolved
         // exercise. The lab2 check grades the skeleton and the solution.
@@ -103,6 +133,7 @@ fn test(root: &Path) -> Result<(), String> {
                 false => Ok(()),
             }
         })),
+        ("pages in a browser", Box::new(|| browser::check(root))),
     ];
     let mut results = Vec::new();
     for (name, check) in &checks {
