@@ -31,7 +31,7 @@ pub fn build(root: &Path, args: &[String]) -> Result<(), String> {
     cmd.arg("build").args(rest);
     let output = cmd.output().map_err(|e| format!("cannot run mdbook: {e}"))?;
     let log = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    let log = regex::Regex::new("\x1b\\[[0-9;]*m").unwrap().replace_all(&log, "").into_owned();
+    let log = strip_colours(&log);
     eprint!("{log}");
     let warnings: Vec<String> = log.lines().filter(|l| is_warning(l)).map(|l| locate_formula(root, l)).collect();
     if !output.status.success() {
@@ -44,6 +44,10 @@ pub fn build(root: &Path, args: &[String]) -> Result<(), String> {
         eprintln!("xtask: built without the solutions");
     }
     Ok(())
+}
+
+fn strip_colours(log: &str) -> String {
+    regex::Regex::new("\x1b\\[[0-9;]*m").unwrap().replace_all(log, "").into_owned()
 }
 
 /// The one warning we accept: mdbook-katex 0.10.0 was built against mdbook
@@ -76,6 +80,46 @@ fn locate_formula(root: &Path, line: &str) -> String {
 fn is_warning(line: &str) -> bool {
     let l = line.to_ascii_lowercase();
     (l.contains("warn") || l.contains("error")) && !line.contains(KNOWN_BENIGN)
+}
+
+/// Every internal link and anchor resolves (mdbook-linkcheck2, offline).
+/// `--external` also lists and follows the web links, which needs a network.
+pub fn links(root: &Path, args: &[String]) -> Result<(), String> {
+    let external = args.iter().any(|a| a == "--external");
+    let table = serde_json::json!({ "follow-web-links": external });
+    let out = mdbook(root, false)?
+        .arg("build")
+        .arg("-d")
+        .arg(root.join("target/linkcheck"))
+        .env("MDBOOK_OUTPUT__LINKCHECK2", table.to_string())
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .map_err(|e| format!("cannot run mdbook: {e}"))?;
+    if external {
+        let links = regex::Regex::new(r"https?://[^\s)>\]`\x22']+").unwrap();
+        let mut found: Vec<String> = Vec::new();
+        let mut stack = vec![root.join("src")];
+        while let Some(dir) = stack.pop() {
+            for path in std::fs::read_dir(&dir).into_iter().flatten().flatten().map(|e| e.path()) {
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "md") {
+                    let text = std::fs::read_to_string(&path).unwrap_or_default();
+                    found.extend(links.find_iter(&text).map(|m| m.as_str().to_string()));
+                }
+            }
+        }
+        found.sort();
+        found.dedup();
+        println!("{} external links (followed by mdbook-linkcheck2):\n  {}", found.len(), found.join("\n  "));
+    }
+    if out.status.success() {
+        println!("links: every internal link and anchor resolves");
+        return Ok(());
+    }
+    let log = strip_colours(&String::from_utf8_lossy(&out.stderr));
+    let report: Vec<&str> = log.lines().filter(|l| !l.contains(" INFO ") && !l.contains(KNOWN_BENIGN)).collect();
+    Err(format!("broken links:\n{}", report.join("\n")))
 }
 
 pub fn serve(root: &Path, args: &[String]) -> Result<(), String> {

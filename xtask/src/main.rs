@@ -26,6 +26,8 @@ usage: cargo xtask <command> [args]
   check-outputs [L..]  fail if a listing's output drifted from its output.txt
   bad-input            prove the checks reject broken includes, anchors, code,
                        formulas and drifted outputs (scratch books)
+  links [--external]   check every internal link and anchor (offline);
+                       --external also lists and follows web links
   browser              open every page in headless Chromium and check it
   test                 every check of the project (what CI runs)
 ";
@@ -43,6 +45,7 @@ fn main() {
         "check-outputs" => outputs::check(&root, rest),
         "bad-input" => bad_input::check(&root),
         "browser" => browser::check(&root),
+        "links" => book::links(&root, rest),
         "test" => test(&root),
         "help" | "-h" | "--help" => {
             print!("{HELP}");
@@ -133,6 +136,7 @@ fn test(root: &Path) -> Result<(), String> {
                 false => Ok(()),
             }
         })),
+        ("links", Box::new(|| book::links(root, &[]))),
         ("pages in a browser", Box::new(|| browser::check(root))),
     ];
     let mut results = Vec::new();
