@@ -3,6 +3,7 @@
 mod bad_input;
 mod book;
 mod browser;
+mod bundle;
 mod outputs;
 mod tools;
 
@@ -26,6 +27,8 @@ usage: cargo xtask <command> [args]
   check-outputs [L..]  fail if a listing's output drifted from its output.txt
   bad-input            prove the checks reject broken includes, anchors, code,
                        formulas and drifted outputs (scratch books)
+  bundle               write the students' starter bundle (exercises alone) and
+                       check it builds on its own and fails as shipped
   links [--external]   check every internal link and anchor (offline);
                        --external also lists and follows web links
   browser              open every page in headless Chromium and check it
@@ -45,6 +48,7 @@ fn main() {
         "check-outputs" => outputs::check(&root, rest),
         "bad-input" => bad_input::check(&root),
         "browser" => browser::check(&root),
+        "bundle" => bundle::check(&root),
         "links" => book::links(&root, rest),
         "test" => test(&root),
         "help" | "-h" | "--help" => {
@@ -127,6 +131,7 @@ fn test(root: &Path) -> Result<(), String> {
         ("bad input is rejected", Box::new(|| bad_input::check(root))),
         ("benches compile", Box::new(|| cargo(root, &["build", "--workspace", "--exclude", "exercises", "--benches"]))),
         ("listing outputs", Box::new(|| outputs::check(root, &[]))),
+        ("starter bundle", Box::new(|| bundle::check(root))),
         ("book build", Box::new(|| book::build(root, &[]))),
         ("book build without solutions", Box::new(|| {
             let dest = root.join("target/book-no-solutions");
