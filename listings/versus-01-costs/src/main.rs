@@ -53,25 +53,28 @@ fn reap(pid: Pid) {
 }
 
 // ANCHOR: create
+/// Median time of `n` runs of `f`, in µs: a few runs disturbed by the rest
+/// of the machine move the mean a lot, the median hardly at all.
+fn median_us(n: u32, mut f: impl FnMut()) -> f64 {
+    let mut times: Vec<Duration> = (0..n)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed()
+        })
+        .collect();
+    times.sort();
+    micros(times[times.len() / 2], 1)
+}
+
 fn create_costs() -> (f64, f64, f64) {
-    let start = Instant::now();
-    for _ in 0..CREATE {
-        thread::spawn(|| {}).join().unwrap();
-    }
-    let thread_us = micros(start.elapsed(), CREATE);
-
-    let start = Instant::now();
-    for _ in 0..CREATE {
-        reap(spawn_process(|| {})); // fork, child exits at once, parent waits
-    }
-    let fork_us = micros(start.elapsed(), CREATE);
-
-    let start = Instant::now();
-    for _ in 0..CREATE / 3 {
+    let thread_us = median_us(CREATE, || thread::spawn(|| {}).join().unwrap());
+    // fork, the child exits at once, the parent waits for it
+    let fork_us = median_us(CREATE, || reap(spawn_process(|| {})));
+    let exec_us = median_us(CREATE / 3, || {
         let status = Command::new("/bin/true").status().expect("no /bin/true");
         assert!(status.success());
-    }
-    let exec_us = micros(start.elapsed(), CREATE / 3);
+    });
     (thread_us, fork_us, exec_us)
 }
 // ANCHOR_END: create
@@ -176,7 +179,7 @@ fn main() {
 
     let (thread_us, fork_us, exec_us) = create_costs();
     println!();
-    println!("create and wait for one ({CREATE} in a row, mean)");
+    println!("create and wait for one (median of {CREATE} in a row)");
     println!("  thread   spawn + join:                 {thread_us:8.1} µs");
     println!("  process  fork + _exit + waitpid:       {fork_us:8.1} µs  ({:.1}x a thread)", fork_us / thread_us);
     println!("  process  Command::new(\"/bin/true\"):   {exec_us:8.1} µs  ({:.1}x a thread)", exec_us / thread_us);
