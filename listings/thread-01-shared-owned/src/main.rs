@@ -65,7 +65,7 @@ fn main() {
     // ANCHOR: print
     for s in &all {
         println!(
-            "{:<8} pid {:>7}  tid {:>7}  static {:#x}  heap {:#x}  stack {:#x}",
+            "{:<8} pid {}  tid {}  static {:#x}  heap {:#x}  stack {:#x}",
             s.name, s.pid, s.tid, s.static_at, s.heap_at, s.stack_at
         );
     }
