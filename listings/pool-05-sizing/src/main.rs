@@ -39,15 +39,26 @@ const WAIT: Duration = Duration::from_millis(10); // I/O-bound job: + 10 ms wait
 // ANCHOR_END: jobs
 
 // ANCHOR: measure
-/// Jobs per second when `jobs` copies of `job` go through a pool of `size`.
-fn throughput(size: usize, jobs: u32, job: fn(u64), rounds: u64) -> f64 {
-    let start = Instant::now();
+/// CPU time (user + system) this process has used so far, in seconds.
+fn cpu_time() -> f64 {
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `usage` is a valid, writable rusage for the call to fill in.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(usage.ru_utime) + secs(usage.ru_stime)
+}
+
+/// Jobs per second when `jobs` copies of `job` go through a pool of `size`,
+/// and how many cores the run kept busy on average (CPU time / wall time).
+fn throughput(size: usize, jobs: u32, job: fn(u64), rounds: u64) -> (f64, f64) {
+    let (start, cpu_start) = (Instant::now(), cpu_time());
     let pool = ThreadPool::new(size);
     for _ in 0..jobs {
         pool.execute(move || job(rounds));
     }
     drop(pool); // waits for every job
-    jobs as f64 / start.elapsed().as_secs_f64()
+    let wall = start.elapsed().as_secs_f64();
+    (jobs as f64 / wall, (cpu_time() - cpu_start) / wall)
 }
 
 fn main() {
@@ -59,16 +70,16 @@ fn main() {
         COMPUTE.as_millis(), WAIT.as_millis());
     println!("sizing formula, utilisation 1: CPU-bound {cores} threads, I/O-bound {cores} x (1 + {}/{}) = {best}",
         WAIT.as_millis(), COMPUTE.as_millis());
-    println!("model (Little's law, jobs/s = busy workers / time per job) in brackets");
+    println!("measured jobs/s, [model: Little's law, busy workers / time per job], cores kept busy");
     println!();
     for size in [1, 2, 4, 8, 16, best as usize, 32, 64] {
-        let cpu = throughput(size, 300, |r| { compute(r); }, rounds);
-        let io = throughput(size, 200, |r| { compute(r); thread::sleep(WAIT); }, rounds);
+        let (cpu, cpu_busy) = throughput(size, 300, |r| { compute(r); }, rounds);
+        let (io, io_busy) = throughput(size, 200, |r| { compute(r); thread::sleep(WAIT); }, rounds);
         let cpu_model = size.min(cores) as f64 / c;
         // I/O-bound: `size` jobs in service, each taking c + w; but never more
         // than the cores can compute.
         let io_model = (size as f64 / (c + w)).min(cores as f64 / c);
-        println!("  {size:2} workers   CPU-bound {cpu:5.0}/s [{cpu_model:5.0}/s]   I/O-bound {io:5.0}/s [{io_model:5.0}/s]");
+        println!("  {size:2} workers   CPU-bound {cpu:5.0}/s [{cpu_model:5.0}/s] {cpu_busy:4.2}x   I/O-bound {io:5.0}/s [{io_model:5.0}/s] {io_busy:4.2}x");
     }
 }
 // ANCHOR_END: measure
