@@ -55,6 +55,9 @@ pub fn run(root: &Path, listing: &Listing) -> Result<String, String> {
         .current_dir(&listing.dir)
         .env("CARGO_TERM_QUIET", "true")
         .env("CARGO_TERM_COLOR", "never")
+        // A reader's default: a panic prints its message, not a backtrace.
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_LIB_BACKTRACE")
         .stdin(Stdio::null())
         .stdout(Stdio::piped());
     // A listing outside the workspace (one that must not compile) would
