@@ -23,6 +23,7 @@ capture ps-eLf.txt "ps -eLf | awk 'NR == 1 || /observe-01-name[d]/'"
 capture ps-forest.txt "ps --forest -o pid,ppid,nlwp,stat,cmd -p $pid --ppid $pid"
 capture proc-task.txt "ls /proc/$pid/task; for t in /proc/$pid/task/*; do echo \"\$t: \$(cat \$t/comm)\"; done"
 capture proc-status.txt "grep -E '^(Name|Pid|Tgid|Threads|voluntary_ctxt_switches|nonvoluntary_ctxt_switches)' /proc/$pid/status"
+capture proc-task-ctxt.txt "grep -H ctxt /proc/$pid/task/*/status"
 wait "$pid"
 
 # strace writes to stderr; the listing's own stdout is thrown away.
