@@ -26,6 +26,8 @@ fn creation(c: &mut Criterion) {
     let mt = create::multi_thread_runtime(2);
     g.bench_function("task/spawn+await (current-thread)", |b| b.iter_custom(|n| create::task_spawn_await(&ct, n)));
     g.bench_function("task/spawn+await (multi-thread)", |b| b.iter_custom(|n| create::task_spawn_await(&mt, n)));
+    let pool = pool_04_shutdown::ThreadPool::new(2);
+    g.bench_function("pool/execute+wait (naive pool, 2 workers)", |b| b.iter_custom(|n| lab1_measure::pool::round_trip(&pool, n)));
     g.finish();
 }
 

@@ -9,6 +9,7 @@
 
 pub mod create;
 pub mod memory;
+pub mod pool;
 pub mod results;
 pub mod stats;
 pub mod switch;

@@ -113,7 +113,7 @@ impl Budget {
                 pipe_loops: 50_000,
                 free_loops: 4_000,
                 forks: 500,
-                rounds: 5,
+                rounds: 3,
             }
         }
     }
@@ -196,6 +196,10 @@ fn run_probe(args: &[String]) -> ! {
             let took = create::fork_exit_wait(n as u64);
             vec![("ns per fork + exit + wait", took.as_nanos() as f64 / n as f64)]
         }
+        Some("exec") => {
+            let took = create::fork_exec_wait("/bin/true", n as u64);
+            vec![("ns per fork + exec /bin/true + wait", took.as_nanos() as f64 / n as f64)]
+        }
         other => panic!("unknown probe {other:?}"),
     };
     for (label, kib) in figures {
@@ -244,6 +248,10 @@ fn main() {
     let mt = create::multi_thread_runtime(m.cpus.max(2));
     lab.time(&b, &o, "creation", "task_spawn_ct", "tokio::spawn + await (current-thread)", "task", per_unit, 100_000_000, |n| create::task_spawn_await(&ct, n));
     lab.time(&b, &o, "creation", "task_spawn_mt", "tokio::spawn + await (multi-thread)", "task", per_unit, 100_000_000, |n| create::task_spawn_await(&mt, n));
+    let workers = m.cpus.max(2);
+    let naive = pool_04_shutdown::ThreadPool::new(workers);
+    lab.time(&b, &o, "creation", "pool_round_trip", &format!("naive pool ({workers} workers): execute + wait"), "pool", "per job: hand over, run nothing, hear back", 10_000_000, |n| lab1_measure::pool::round_trip(&naive, n));
+    drop(naive);
 
     let rt = "per round trip (2 switches when pinned)";
     let pin = Some(cpu);
@@ -383,7 +391,6 @@ fn compare_with_tools(lab: &mut Lab, b: &Budget, cpu: usize, out: &mut Vec<Compa
                 probe_with(&args)[0].1
             };
             pair(lab, out, notes, rounds, "fork + exit + wait (small parent)", "fork_exit_wait", true, || fork_probe(None), "lmbench", lm("lat_proc", &["fork"], None), tools::parse_lmbench_micros);
-            pair(lab, out, notes, rounds, "fork + exit + wait, pinned (small parent)", "fork_exit_wait", true, || fork_probe(Some(cpu)), "lmbench", lm("lat_proc", &["fork"], Some(cpu)), tools::parse_lmbench_micros);
             match tools::ensure_lmbench_hello(&dir) {
                 Ok(note) => {
                     if let Some(n) = note {
@@ -391,12 +398,12 @@ fn compare_with_tools(lab: &mut Lab, b: &Budget, cpu: usize, out: &mut Vec<Compa
                         notes.push(n);
                     }
                     let execs = (forks / 4).max(5);
-                    pair(lab, out, notes, rounds, "fork + exec + wait (/bin/true vs lmbench's hello)", "fork_exec_true", false, || per(create::fork_exec_wait("/bin/true", execs), execs), "lmbench", lm("lat_proc", &["exec"], None), tools::parse_lmbench_micros);
+                    let n = execs.to_string();
+                    pair(lab, out, notes, rounds, "fork + exec + wait (small parent; /bin/true vs lmbench's hello)", "fork_exec_true", false, || probe_with(&["exec", &n])[0].1, "lmbench", lm("lat_proc", &["exec"], None), tools::parse_lmbench_micros);
                 }
                 Err(e) => notes.push(format!("lat_proc exec skipped: {e} (without that file it would time a failed exec)")),
             }
             pair(lab, out, notes, rounds, "one switch, 2 processes, pinned (half a pipe round trip)", "pipe_proc_pinned", false, || per(switch::pipe_pingpong_processes(loops, Some(cpu)), loops) / 2.0, "lmbench", lm("lat_ctx", &["-s", "0", "2"], Some(cpu)), tools::parse_lat_ctx);
-            pair(lab, out, notes, rounds, "pipe round trip, 2 processes, unpinned", "pipe_proc_free", false, || per(switch::pipe_pingpong_processes(free, None), free), "lmbench", lm("lat_pipe", &[], None), tools::parse_lmbench_micros);
         }
         None => notes.push("lmbench not found: no lmbench comparison. Debian: enable the non-free component, apt-get install lmbench (binaries land in /usr/lib/lmbench/bin/<arch>/, or set LMBENCH_BIN).".into()),
     }

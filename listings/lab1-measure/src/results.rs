@@ -208,7 +208,7 @@ impl Results {
             let sp = f.spread;
             let (bx, bw) = (label_w, x(sp.median) - label_w);
             writeln!(s, r#"<text x="{}" y="{}" text-anchor="end">{}</text>"#, label_w - 8.0, y + 14.0, esc(&f.label)).unwrap();
-            writeln!(s, r#"<rect x="{bx}" y="{}" width="{:.1}" height="{}" fill="{}"/>"#, y + 3.0, bw.max(1.0), row_h - 6.0, colour(&f.model)).unwrap();
+            writeln!(s, r#"<rect class="bar" x="{bx}" y="{}" width="{:.1}" height="{}" fill="{}"/>"#, y + 3.0, bw.max(1.0), row_h - 6.0, colour(&f.model)).unwrap();
             let wy = y + row_h / 2.0;
             writeln!(s, r##"<line x1="{:.1}" y1="{wy}" x2="{:.1}" y2="{wy}" stroke="#000"/><line x1="{:.1}" y1="{}" x2="{:.1}" y2="{}" stroke="#000"/><line x1="{:.1}" y1="{}" x2="{:.1}" y2="{}" stroke="#000"/>"##,
                 x(sp.min), x(sp.max), x(sp.min), wy - 4.0, x(sp.min), wy + 4.0, x(sp.max), wy - 4.0, x(sp.max), wy + 4.0).unwrap();

@@ -169,3 +169,19 @@ mod tests {
         assert!(parse_lmbench_micros("Process fork+exit: oops").is_err());
     }
 }
+
+#[cfg(test)]
+mod run_tests {
+    use super::*;
+
+    #[test]
+    fn runs_a_program_pinned_and_reports_failures() {
+        let cpu = crate::switch::first_allowed_cpu();
+        let ok = ToolRun { program: "/bin/sh".into(), args: vec!["-c".into(), "grep Cpus_allowed_list /proc/self/status".into()], pin: Some(cpu) };
+        let text = ok.run().expect("/bin/sh should run");
+        assert!(text.trim().ends_with(&format!("\t{cpu}")), "the tool was not pinned to CPU {cpu}: {text}");
+        assert!(ok.shown().starts_with(&format!("taskset -c {cpu} sh")), "shown command: {}", ok.shown());
+        let bad = ToolRun { program: "/bin/false".into(), args: vec![], pin: None };
+        assert!(bad.run().is_err(), "a failing tool must be an error");
+    }
+}
