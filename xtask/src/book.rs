@@ -9,6 +9,10 @@ pub const NO_SOLUTIONS: &str = "--no-solutions";
 
 fn mdbook(root: &Path, no_solutions: bool) -> Result<Command, String> {
     let path = crate::tools::ensure()?;
+    // The site serves the starter bundle: write it before mdBook copies src/.
+    if root.join("exercises/Cargo.toml").exists() {
+        crate::bundle::write(root)?;
+    }
     let mut cmd = Command::new("mdbook");
     cmd.current_dir(root).env("PATH", path);
     if no_solutions {
@@ -27,9 +31,6 @@ fn mdbook(root: &Path, no_solutions: bool) -> Result<Command, String> {
 pub fn build(root: &Path, args: &[String]) -> Result<(), String> {
     let no_solutions = args.iter().any(|a| a == NO_SOLUTIONS);
     let rest: Vec<&String> = args.iter().filter(|a| *a != NO_SOLUTIONS).collect();
-    if root.join("exercises/Cargo.toml").exists() {
-        crate::bundle::write(root)?;
-    }
     let mut cmd = mdbook(root, no_solutions)?;
     cmd.arg("build").args(rest);
     let output = cmd.output().map_err(|e| format!("cannot run mdbook: {e}"))?;
