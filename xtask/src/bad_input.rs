@@ -99,6 +99,12 @@ fn write_book(root: &Path, book: &Path, case: &Case) -> std::io::Result<()> {
     std::fs::create_dir_all(book.join("src"))?;
     std::fs::create_dir_all(book.join("listings/demo/src"))?;
     std::fs::copy(root.join("book.toml"), book.join("book.toml"))?;
+    // book.toml names a theme folder; the scratch book needs its own copy.
+    std::fs::create_dir_all(book.join("src/theme"))?;
+    for entry in std::fs::read_dir(root.join("src/theme"))? {
+        let path = entry?.path();
+        std::fs::copy(&path, book.join("src/theme").join(path.file_name().unwrap()))?;
+    }
     std::fs::write(book.join("src/SUMMARY.md"), "# Summary\n\n- [Broken](broken.md)\n")?;
     std::fs::write(book.join("src/broken.md"), format!("{PAGE_HEAD}{}", case.defect))?;
     std::fs::write(book.join("listings/demo/src/main.rs"), LISTING)?;
