@@ -161,6 +161,16 @@ fn machine(o: &Options) -> Machine {
     }
 }
 
+/// "Unpinned" must mean it: the pinned measurements restore this thread's
+/// CPU set, and this checks they did.
+fn assert_unpinned() {
+    let status = std::fs::read_to_string("/proc/thread-self/status").expect("/proc/thread-self/status");
+    let allowed = status.lines().find(|l| l.starts_with("Cpus_allowed_list")).unwrap_or("?").to_string();
+    let process = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    let process_allowed = process.lines().find(|l| l.starts_with("Cpus_allowed_list")).unwrap_or("?").to_string();
+    assert_eq!(allowed, process_allowed, "the main thread is still pinned after a pinned measurement");
+}
+
 /// Runs one memory probe in a fresh copy of this program and parses its
 /// "value<TAB>label" lines.
 fn probe(kind: &str, n: usize) -> Vec<(String, f64)> {
@@ -196,14 +206,24 @@ fn run_probe(args: &[String]) -> ! {
             let took = create::fork_exit_wait(n as u64);
             vec![("ns per fork + exit + wait", took.as_nanos() as f64 / n as f64)]
         }
+        Some("forkbig") => {
+            // fork + exit + wait from a parent that has touched `n` MiB: the
+            // child needs a copy of every page-table entry mapping them.
+            let repeats: usize = args.get(2).and_then(|s| s.parse().ok()).expect("probe wants a repeat count");
+            let target_ms: u64 = args.get(3).and_then(|s| s.parse().ok()).expect("probe wants a target time");
+            let ballast = vec![1u8; n << 20]; // non-zero, so every page is really written
+            let values = sample(create::fork_exit_wait, Duration::from_millis(target_ms), repeats, 100_000);
+            std::hint::black_box(&ballast);
+            values.into_iter().map(|v| ("ns per fork + exit + wait", v)).collect()
+        }
         Some("exec") => {
             let took = create::fork_exec_wait("/bin/true", n as u64);
             vec![("ns per fork + exec /bin/true + wait", took.as_nanos() as f64 / n as f64)]
         }
         other => panic!("unknown probe {other:?}"),
     };
-    for (label, kib) in figures {
-        println!("{kib}\t{label}");
+    for (label, value) in figures {
+        println!("{value}\t{label}");
     }
     std::process::exit(0)
 }
@@ -244,6 +264,10 @@ fn main() {
     lab.time(&b, &o, "creation", "command_true", "Command::new(\"/bin/true\").status()", "process", per_unit, 100_000, |n| create::command_status("/bin/true", n));
     lab.time(&b, &o, "creation", "thread_spawn_join", "thread::spawn + join", "thread", per_unit, 1_000_000, create::thread_spawn_join);
     lab.time(&b, &o, "creation", "thread_scope", "thread::scope, one spawn", "thread", per_unit, 1_000_000, create::thread_scope);
+    let big = if o.quick { 32 } else { 256 };
+    lab.progress(&format!("fork + _exit + waitpid, parent with {big} MiB touched"));
+    let values: Vec<f64> = probe_with(&["forkbig", &big.to_string(), &o.repeats.to_string(), &b.target.as_millis().to_string()]).into_iter().map(|(_, v)| v).collect();
+    lab.record("creation", "fork_exit_wait_big", &format!("fork + _exit + waitpid, {big} MiB parent"), "process", "ns", per_unit, &values);
     let ct = create::current_thread_runtime();
     let mt = create::multi_thread_runtime(m.cpus.max(2));
     lab.time(&b, &o, "creation", "task_spawn_ct", "tokio::spawn + await (current-thread)", "task", per_unit, 100_000_000, |n| create::task_spawn_await(&ct, n));
@@ -260,6 +284,7 @@ fn main() {
     lab.time(&b, &o, "switch", "condvar_pinned", "Mutex+Condvar ping-pong, 2 threads, pinned", "thread", rt, 10_000_000, |n| switch::condvar_pingpong(n, pin));
     lab.time(&b, &o, "switch", "channel_pinned", "mpsc channel ping-pong, 2 threads, pinned", "thread", rt, 10_000_000, |n| switch::channel_pingpong(n, pin));
     lab.time(&b, &o, "switch", "task_pingpong", "tokio mpsc ping-pong, 2 tasks, one thread", "task", rt, 100_000_000, |n| switch::task_pingpong(&ct, n));
+    assert_unpinned();
     lab.time(&b, &o, "switch", "pipe_proc_free", "pipe ping-pong, 2 processes, unpinned", "process", rt, 10_000_000, |n| switch::pipe_pingpong_processes(n, None));
     lab.time(&b, &o, "switch", "pipe_thread_free", "pipe ping-pong, 2 threads, unpinned", "thread", rt, 10_000_000, |n| switch::pipe_pingpong_threads(n, None));
     lab.time(&b, &o, "switch", "condvar_free", "Mutex+Condvar ping-pong, 2 threads, unpinned", "thread", rt, 10_000_000, |n| switch::condvar_pingpong(n, None));
@@ -371,6 +396,7 @@ fn pair(
 fn compare_with_tools(lab: &mut Lab, b: &Budget, cpu: usize, out: &mut Vec<Comparison>, notes: &mut Vec<String>) {
     let per = |d: Duration, n: u64| d.as_nanos() as f64 / n as f64;
     let (loops, free, forks, rounds) = (b.pipe_loops, b.free_loops, b.forks, b.rounds);
+    assert_unpinned();
     match tools::find_perf() {
         Some(perf) => {
             let pp = |threads, n, pin| tools::perf_pipe(&perf, threads, n, pin);

@@ -158,9 +158,43 @@ impl Results {
             }
             out.push('\n');
         }
+        out.push_str(&self.cost_model());
         for n in &self.notes {
             writeln!(out, "- {n}").unwrap();
         }
+        out
+    }
+
+    /// The share of CPU time lost to switching, C / (T + C), for a unit that
+    /// works for T between two switches that cost C each. C is half of a
+    /// pinned round trip (so it includes the system calls around the switch).
+    pub fn cost_model(&self) -> String {
+        let sources = [
+            ("pipe_proc_pinned", "process (pipe, pinned)"),
+            ("pipe_thread_pinned", "thread (pipe, pinned)"),
+            ("task_pingpong", "task (tokio, one thread)"),
+        ];
+        let cs: Vec<(&str, f64)> = sources.iter().filter_map(|(k, name)| Some((*name, self.figure(k)?.spread.median / 2.0))).collect();
+        if cs.is_empty() {
+            return String::new();
+        }
+        let ts = [1e3, 1e4, 1e5, 1e6, 1e7]; // ns of work between switches
+        let mut out = String::from("**Cost model: share of CPU lost to switching, C / (T + C)**\n\n| switch between | C (half a round trip) |");
+        for t in ts {
+            write!(out, " T = {} |", human(t, "ns")).unwrap();
+        }
+        out.push_str("\n|---|--:|");
+        out.push_str(&"--:|".repeat(ts.len()));
+        out.push('\n');
+        for (name, c) in cs {
+            write!(out, "| {name} | {} |", human(c, "ns")).unwrap();
+            for t in ts {
+                let share = 100.0 * c / (t + c);
+                write!(out, " {} |", if share >= 1.0 { format!("{share:.0} %") } else { format!("{share:.2} %") }).unwrap();
+            }
+            out.push('\n');
+        }
+        out.push('\n');
         out
     }
 
