@@ -158,6 +158,10 @@ impl Rules {
             (r"\d[\d_,]*(?:\.\d+)?(?:e-?\d+)?\s?(?:(?:ns|µs|us|ms|s|KiB|MiB|GiB|kB|KB|MB|GB|B|x)\b|%|/s|×)", "N…"),
             // Scratch files.
             (r"/tmp/[^\s:'\x22]+", "/tmp/…"),
+            // The machine's size: a reader's differs from ours.
+            (r"\b\d+ (CPUs?|cores?)\b", "N $1"),
+            // Column padding, which shifts as the figures' widths change.
+            (r"[ \t]{2,}", " "),
         ];
         Rules(rules.iter().map(|(re, to)| (Regex::new(re).unwrap(), *to)).collect())
     }
@@ -217,8 +221,8 @@ mod tests {
     #[test]
     fn run_to_run_noise_is_ignored() {
         let rules = Rules::standard();
-        let a = "pid 1234, ppid=1\nstatic at 0x55d0c0ffee00\nfork took 81.5 µs\n";
-        let b = "pid 99, ppid=7\nstatic at 0x5600aa000010\nfork took 120 µs";
+        let a = "pid 1234, ppid=1\nstatic at 0x55d0c0ffee00\nfork took 81.5 µs\non 2 CPUs\nspawn   9.5 µs\n";
+        let b = "pid 99, ppid=7\nstatic at 0x5600aa000010\nfork took 120 µs\non 16 CPUs\nspawn  10.25 µs";
         assert_eq!(compare(&rules, a, b), None);
     }
 
