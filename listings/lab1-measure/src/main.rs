@@ -284,6 +284,36 @@ fn main() {
     lab.time(&b, &o, "switch", "condvar_pinned", "Mutex+Condvar ping-pong, 2 threads, pinned", "thread", rt, 10_000_000, |n| switch::condvar_pingpong(n, pin));
     lab.time(&b, &o, "switch", "channel_pinned", "mpsc channel ping-pong, 2 threads, pinned", "thread", rt, 10_000_000, |n| switch::channel_pingpong(n, pin));
     lab.time(&b, &o, "switch", "task_pingpong", "tokio mpsc ping-pong, 2 tasks, one thread", "task", rt, 100_000_000, |n| switch::task_pingpong(&ct, n));
+    // How many times does the measuring thread itself get switched out per
+    // round trip? Counted by the kernel, not inferred from the time.
+    let counted: [(&str, &str, &str, &dyn Fn(u64) -> Duration); 5] = [
+        ("pipe_proc_pinned", "pipe, 2 processes", "process", &|n| switch::pipe_pingpong_processes(n, pin)),
+        ("pipe_thread_pinned", "pipe, 2 threads", "thread", &|n| switch::pipe_pingpong_threads(n, pin)),
+        ("condvar_pinned", "Mutex+Condvar, 2 threads", "thread", &|n| switch::condvar_pingpong(n, pin)),
+        ("channel_pinned", "mpsc channel, 2 threads", "thread", &|n| switch::channel_pingpong(n, pin)),
+        ("task_pingpong", "tokio mpsc, 2 tasks", "task", &|n| switch::task_pingpong(&ct, n)),
+    ];
+    let trips = if o.quick { 500 } else { 20_000 };
+    for (key, label, model, op) in counted {
+        lab.progress(&format!("switches per round trip: {label}"));
+        let pairs: Vec<(f64, f64)> = (0..o.repeats)
+            .map(|_| {
+                let (v0, i0) = switch::thread_switches();
+                op(trips);
+                let (v1, i1) = switch::thread_switches();
+                let per = |d: i64| d as f64 / (trips + switch::WARM_UP) as f64;
+                (per(v1 - v0), per(i1 - i0))
+            })
+            .collect();
+        eprint!(" voluntary");
+        let voluntary: Vec<f64> = pairs.iter().map(|p| p.0).collect();
+        lab.record("switch-count", &format!("{key}_voluntary"), &format!("{label}: voluntary (blocked)"), model, "switches", "voluntary switches of the measuring thread per round trip", &voluntary);
+        lab.progress(&format!("switches per round trip: {label}"));
+        eprint!(" involuntary");
+        let values: Vec<f64> = pairs.iter().map(|p| p.1).collect();
+        lab.record("switch-count", &format!("{key}_involuntary"), &format!("{label}: involuntary (preempted)"), model, "switches", "involuntary switches of the measuring thread per round trip", &values);
+    }
+
     assert_unpinned();
     lab.time(&b, &o, "switch", "pipe_proc_free", "pipe ping-pong, 2 processes, unpinned", "process", rt, 10_000_000, |n| switch::pipe_pingpong_processes(n, None));
     lab.time(&b, &o, "switch", "pipe_thread_free", "pipe ping-pong, 2 threads, unpinned", "thread", rt, 10_000_000, |n| switch::pipe_pingpong_threads(n, None));

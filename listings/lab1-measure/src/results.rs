@@ -67,6 +67,7 @@ pub fn human(value: f64, unit: &str) -> String {
         "KiB" if value < 1.0 => format!("{:.0} B", value * 1024.0),
         "KiB" => format!("{value:.1} KiB"),
         "ms" => format!("{value:.1} ms"),
+        "switches" => format!("{value:.2}"),
         _ => format!("{value:.3} {unit}"),
     }
 }
@@ -100,6 +101,7 @@ impl Results {
         let groups = [
             ("creation", "Creation: create one, wait for it to finish"),
             ("switch", "Context switch: one round trip (two hand-overs); per switch is half"),
+            ("switch-count", "Switches of the measuring thread per round trip, pinned (getrusage, RUSAGE_THREAD)"),
             ("memory", "Memory: one more idle unit"),
             ("workload-cpu", "CPU-bound job (count primes) split across N: wall time"),
             ("workload-io", "I/O-bound job (sleeps) split across N: wall time"),
@@ -178,19 +180,24 @@ impl Results {
         if cs.is_empty() {
             return String::new();
         }
-        let ts = [1e3, 1e4, 1e5, 1e6, 1e7]; // ns of work between switches
+        let ts = [(1e3, "1 µs"), (1e4, "10 µs"), (1e5, "100 µs"), (1e6, "1 ms"), (1e7, "10 ms")]; // work between switches
         let mut out = String::from("**Cost model: share of CPU lost to switching, C / (T + C)**\n\n| switch between | C (half a round trip) |");
-        for t in ts {
-            write!(out, " T = {} |", human(t, "ns")).unwrap();
+        for (_, name) in ts {
+            write!(out, " T = {name} |").unwrap();
         }
         out.push_str("\n|---|--:|");
         out.push_str(&"--:|".repeat(ts.len()));
         out.push('\n');
         for (name, c) in cs {
             write!(out, "| {name} | {} |", human(c, "ns")).unwrap();
-            for t in ts {
+            for (t, _) in ts {
                 let share = 100.0 * c / (t + c);
-                write!(out, " {} |", if share >= 1.0 { format!("{share:.0} %") } else { format!("{share:.2} %") }).unwrap();
+                let shown = match share {
+                    s if s >= 1.0 => format!("{s:.0} %"),
+                    s if s >= 0.01 => format!("{s:.2} %"),
+                    _ => "< 0.01 %".to_string(),
+                };
+                write!(out, " {shown} |").unwrap();
             }
             out.push('\n');
         }

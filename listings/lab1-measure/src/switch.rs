@@ -210,3 +210,15 @@ pub fn task_pingpong(rt: &tokio::runtime::Runtime, round_trips: u64) -> Duration
     })
 }
 // ANCHOR_END: task_pingpong
+
+/// Context switches of the calling thread so far: (voluntary, involuntary).
+/// Voluntary: it blocked (read on an empty pipe, futex wait). Involuntary:
+/// the scheduler took the CPU away (a woken thread preempted it).
+pub fn thread_switches() -> (i64, i64) {
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `ru` is a valid, writable rusage; RUSAGE_THREAD is Linux's
+    // "the calling thread only".
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut ru) };
+    assert_eq!(rc, 0, "getrusage failed");
+    (ru.ru_nvcsw as i64, ru.ru_nivcsw as i64)
+}

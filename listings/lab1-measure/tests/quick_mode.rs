@@ -52,7 +52,7 @@ fn quick_mode_prints_sane_figures_and_writes_json_and_csv() {
         "fork_exit_wait", "fork_exec_true", "posix_spawn_true", "command_true", "thread_spawn_join", "thread_scope",
         "task_spawn_ct", "task_spawn_mt", "pool_round_trip", "pipe_proc_pinned", "pipe_thread_pinned", "condvar_pinned",
         "channel_pinned", "task_pingpong", "pipe_proc_free", "pipe_thread_free", "condvar_free", "channel_free",
-        "mem_thread_0", "mem_process_0", "mem_process_1", "mem_task_0", "workload-cpu_process_2", "workload-io_task_8",
+        "pipe_proc_pinned_voluntary", "condvar_pinned_involuntary", "mem_thread_0", "mem_process_0", "mem_process_1", "mem_task_0", "workload-cpu_process_2", "workload-io_task_8",
     ] {
         assert!(figures.iter().any(|f| f["key"] == key), "figure {key} is missing from the results");
     }
@@ -61,11 +61,21 @@ fn quick_mode_prints_sane_figures_and_writes_json_and_csv() {
         let [median, min, max] = ["median", "min", "max"].map(|k| s[k].as_f64().unwrap());
         assert!(median.is_finite() && min <= median && median <= max, "{}: median {median} is not between min {min} and max {max}", f["key"]);
         // Kernel-stack growth is read system-wide and may be hidden by other
-        // processes exiting at the same time; everything else must be > 0.
-        if !f["label"].as_str().unwrap().contains("KernelStack") {
+        // processes exiting at the same time; switch counts may be zero (a
+        // task hand-over never enters the kernel); every cost must be > 0.
+        if f["group"] == "switch-count" {
+            assert!(min >= 0.0, "{}: a negative switch count", f["key"]);
+        } else if !f["label"].as_str().unwrap().contains("KernelStack") {
             assert!(min > 0.0, "{}: a cost of {min} {} is not a sane measurement", f["key"], f["unit"]);
         }
     }
+
+    // On one CPU, a pipe round trip cannot complete unless the measuring side
+    // gives the CPU to its partner: at least one switch (blocked or
+    // preempted) per round trip. Fewer means the partner never really ran.
+    let count = |k: &str| figures.iter().find(|f| f["key"] == k).unwrap()["spread"]["median"].as_f64().unwrap();
+    let switches = count("pipe_proc_pinned_voluntary") + count("pipe_proc_pinned_involuntary");
+    assert!(switches >= 0.99, "the pinned pipe ping-pong's parent was switched out {switches} times per round trip, expected at least 1");
 
     let csv_text = std::fs::read_to_string(&csv).unwrap();
     assert!(csv_text.starts_with("group,key,label"), "CSV header missing");
