@@ -60,8 +60,8 @@ pub struct Results {
 /// Shows a value with a unit that keeps 3-4 significant digits.
 pub fn human(value: f64, unit: &str) -> String {
     match unit {
-        "ns" if value >= 1e6 => format!("{:.2} ms", value / 1e6),
-        "ns" if value >= 1e3 => format!("{:.2} µs", value / 1e3),
+        "ns" if value >= 1e6 => format!("{} ms", sig3(value / 1e6)),
+        "ns" if value >= 1e3 => format!("{} µs", sig3(value / 1e3)),
         "ns" => format!("{value:.0} ns"),
         "KiB" if value >= 1024.0 => format!("{:.2} MiB", value / 1024.0),
         "KiB" if value < 1.0 => format!("{:.0} B", value * 1024.0),
@@ -69,6 +69,15 @@ pub fn human(value: f64, unit: &str) -> String {
         "ms" => format!("{value:.1} ms"),
         "switches" => format!("{value:.2}"),
         _ => format!("{value:.3} {unit}"),
+    }
+}
+
+/// Three significant digits (at least the units digit): 136, 13.6, 1.36.
+fn sig3(v: f64) -> String {
+    match v {
+        v if v >= 100.0 => format!("{v:.0}"),
+        v if v >= 10.0 => format!("{v:.1}"),
+        v => format!("{v:.2}"),
     }
 }
 
