@@ -131,6 +131,7 @@ impl Lab {
         eprint!("[{:>5.1} s] {:>2}. {what:<60}", self.started.elapsed().as_secs_f64(), self.step);
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn record(&mut self, group: &str, key: &str, label: &str, model: &str, unit: &str, per: &str, values: &[f64]) -> Spread {
         let s = spread(values);
         eprintln!(" {}  ({} – {})", human(s.median, unit), human(s.min, unit), human(s.max, unit));
@@ -139,6 +140,7 @@ impl Lab {
     }
 
     /// Times an operation (`op(iters) -> Duration`) and records ns per op.
+    #[allow(clippy::too_many_arguments)]
     fn time(&mut self, b: &Budget, o: &Options, group: &str, key: &str, label: &str, model: &str, per: &str, max_iters: u64, op: impl FnMut(u64) -> Duration) {
         self.progress(label);
         let values = sample(op, b.target, o.repeats, max_iters);
@@ -286,7 +288,8 @@ fn main() {
     lab.time(&b, &o, "switch", "task_pingpong", "tokio mpsc ping-pong, 2 tasks, one thread", "task", rt, 100_000_000, |n| switch::task_pingpong(&ct, n));
     // How many times does the measuring thread itself get switched out per
     // round trip? Counted by the kernel, not inferred from the time.
-    let counted: [(&str, &str, &str, &dyn Fn(u64) -> Duration); 5] = [
+    type Counted<'a> = (&'a str, &'a str, &'a str, &'a dyn Fn(u64) -> Duration);
+    let counted: [Counted; 5] = [
         ("pipe_proc_pinned", "pipe, 2 processes", "process", &|n| switch::pipe_pingpong_processes(n, pin)),
         ("pipe_thread_pinned", "pipe, 2 threads", "thread", &|n| switch::pipe_pingpong_threads(n, pin)),
         ("condvar_pinned", "Mutex+Condvar, 2 threads", "thread", &|n| switch::condvar_pingpong(n, pin)),

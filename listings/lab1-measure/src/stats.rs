@@ -72,7 +72,7 @@ mod tests {
     #[test]
     fn sample_divides_by_the_iteration_count() {
         // A fake operation costing exactly 1 µs each: the per-op figure must be 1000 ns.
-        let per = sample(|n| Duration::from_micros(n), Duration::from_millis(1), 3, 1_000_000);
+        let per = sample(Duration::from_micros, Duration::from_millis(1), 3, 1_000_000);
         assert_eq!(per, vec![1000.0; 3]);
     }
 }

@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 /// The longest any tool run may take before it is killed.
-const TOOL_TIMEOUT: Duration = Duration::from_secs(60);
+const TOOL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A tool invocation, shown to the reader as `command`.
 pub struct ToolRun {
@@ -151,7 +151,7 @@ pub fn parse_lat_ctx(text: &str) -> Result<f64, String> {
             let us: f64 = w.next()?.parse().ok()?;
             (procs == 2).then_some(us * 1e3)
         })
-        .last()
+        .next_back()
         .ok_or_else(|| format!("no `2 <microseconds>` line in lat_ctx's output:\n{text}"))
 }
 
