@@ -125,7 +125,7 @@ fn main() {
         // Log scale: the costs span four orders of magnitude.
         let bar = "#".repeat((indirect / 0.25).log2().floor().max(0.0) as usize);
         let label = if size >= &(1024 * KIB) { format!("{} MiB", size / (1024 * KIB)) } else { format!("{} KiB", size / KIB) };
-        println!("{label:>8}   {:>9}   {:>12}   {:>12}    {bar}",
+        println!("{label:>8}   {:>9}   {:>12}   {:>12}   |{bar}",
             format!("{solo:.2} µs"), format!("{hop:.2} µs"), format!("{indirect:.2} µs"));
     }
     // ANCHOR_END: table
