@@ -4,6 +4,7 @@ mod bad_input;
 mod book;
 mod browser;
 mod bundle;
+mod lab2;
 mod outputs;
 mod tools;
 
@@ -49,6 +50,7 @@ fn main() {
         "bad-input" => bad_input::check(&root),
         "browser" => browser::check(&root),
         "bundle" => bundle::check(&root),
+        "lab2" => lab2::run(&root),
         "links" => book::links(&root, rest),
         "test" => test(&root),
         "help" | "-h" | "--help" => {

@@ -1,0 +1,158 @@
+//! Step 2: the workers and the queue.
+
+mod common;
+
+use common::*;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+const SUBMIT_HINT: &str = "execute must put the job in the queue and return at once";
+
+#[test]
+fn step2_threads_jobs_run_at_once() {
+    graded(|t| {
+        for n in [2, 4] {
+            let pool = t.pool(n);
+            let gate = Gate::new();
+            t.stage(format!("submitting {n} jobs that wait for each other"), SUBMIT_HINT);
+            for _ in 0..n {
+                let gate = gate.clone();
+                pool.execute(move || gate.enter());
+            }
+            t.stage(
+                format!("waiting for {n} jobs to run at the same time on a pool of {n}"),
+                "each worker must run its own job while the others run theirs",
+            );
+            let inside = gate.wait_for(n);
+            gate.open();
+            check(inside == n, || {
+                format!(
+                    "only {inside} of {n} jobs were running at the same time on a pool of {n} (waited {WAIT:?}). \
+                     Usual causes: fewer workers started than asked for, or a worker keeps the queue's lock \
+                     while it runs its job (the MutexGuard must be dropped before calling the job)"
+                )
+            });
+        }
+    });
+}
+
+#[test]
+fn step2_extra_job_waits_for_a_free_worker() {
+    graded(|t| {
+        let pool = t.pool(2);
+        let gate = Gate::new();
+        t.stage("submitting 2 jobs that keep both workers busy", SUBMIT_HINT);
+        for _ in 0..2 {
+            let gate = gate.clone();
+            pool.execute(move || gate.enter());
+        }
+        let inside = gate.wait_for(2);
+        check(inside == 2, || {
+            format!("only {inside} of 2 jobs started on a pool of 2: both workers must run a job at the same time")
+        });
+        let started = Arc::new(AtomicBool::new(false));
+        let done = Counter::new();
+        t.stage("submitting a third job while both workers are busy", SUBMIT_HINT);
+        {
+            let started = Arc::clone(&started);
+            let done = done.clone();
+            pool.execute(move || {
+                started.store(true, Ordering::SeqCst);
+                done.bump();
+            });
+        }
+        // It must not start while both workers are busy. (A correct pool can
+        // never fail this; a thread per job fails it at once.)
+        let jumped = eventually(Duration::from_millis(300), || started.load(Ordering::SeqCst));
+        gate.open();
+        check(!jumped, || {
+            "a third job started while both workers of a pool of 2 were busy: jobs beyond the pool's size must \
+             wait in the queue for a free worker. Does execute start a new thread for each job?"
+                .into()
+        });
+        t.stage("waiting for the queued job once a worker is free", "a worker that finishes a job takes the next one");
+        check(done.wait_for(1) == 1, || {
+            format!("the queued job did not run within {WAIT:?} after the workers became free: each worker must loop, taking job after job")
+        });
+    });
+}
+
+#[test]
+fn step2_workers_are_reused() {
+    graded(|t| {
+        let caller = thread::current().id();
+        let pool = t.pool(3);
+        let seen = Arc::new(Mutex::new(HashSet::new()));
+        let done = Counter::new();
+        t.stage("submitting 60 jobs that note the thread they run on", SUBMIT_HINT);
+        for _ in 0..60 {
+            let seen = Arc::clone(&seen);
+            let done = done.clone();
+            pool.execute(move || {
+                seen.lock().unwrap().insert(thread::current().id());
+                done.bump();
+            });
+        }
+        t.stage("waiting for 60 jobs to run", "every job given to execute must run, on one of the workers");
+        let ran = done.wait_for(60);
+        check(ran == 60, || format!("only {ran} of 60 jobs ran within {WAIT:?}: jobs are being lost or stuck"));
+        let seen = seen.lock().unwrap();
+        check(!seen.contains(&caller), || "a job ran on the thread that called execute".into());
+        check(seen.len() <= 3, || {
+            format!(
+                "60 jobs ran on {} different threads, on a pool of 3: start the workers once, in build, and let \
+                 each of them run job after job (starting a thread per job is what a pool avoids)",
+                seen.len()
+            )
+        });
+    });
+}
+
+#[test]
+fn step2_no_job_is_lost() {
+    graded(|t| {
+        let pool = t.pool(3);
+        let done = Counter::new();
+        t.stage("submitting 1000 jobs as fast as possible", SUBMIT_HINT);
+        for _ in 0..1000 {
+            let done = done.clone();
+            pool.execute(move || done.bump());
+        }
+        t.stage("waiting for 1000 jobs to run", "every job given to execute must run exactly once");
+        let ran = done.wait_for(1000);
+        check(ran == 1000, || {
+            format!(
+                "only {ran} of 1000 jobs ran (waited {WAIT:?}): jobs must never be dropped, even when all workers \
+                 are busy. An unbounded queue (std::sync::mpsc::channel) keeps every job until a worker takes it"
+            )
+        });
+    });
+}
+
+#[test]
+fn step2_jobs_start_in_submission_order() {
+    graded(|t| {
+        let pool = t.pool(1);
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let done = Counter::new();
+        t.stage("submitting 50 numbered jobs to a pool of 1", SUBMIT_HINT);
+        for i in 0..50 {
+            let order = Arc::clone(&order);
+            let done = done.clone();
+            pool.execute(move || {
+                order.lock().unwrap().push(i);
+                done.bump();
+            });
+        }
+        t.stage("waiting for 50 jobs on a pool of 1", "a single worker runs every job, one after the other");
+        let ran = done.wait_for(50);
+        check(ran == 50, || format!("only {ran} of 50 jobs ran on a pool of 1 within {WAIT:?}"));
+        let order = order.lock().unwrap();
+        check(order.windows(2).all(|w| w[0] < w[1]), || {
+            format!("a pool of 1 ran jobs 0..50 in the order {order:?}: the queue must be first in, first out")
+        });
+    });
+}

@@ -1,0 +1,216 @@
+//! Step 5: results, through spawn and JobHandle::join.
+
+mod common;
+
+use common::*;
+use exercises::JobHandle;
+use std::panic::{self, AssertUnwindSafe};
+use std::thread;
+use std::time::Duration;
+
+const SPAWN_HINT: &str = "spawn must queue the job (like execute) and return its handle at once";
+const JOIN_HINT: &str = "join must wait for this handle's own job and return what it returned: give each job its \
+     own way back to its handle (a channel per job works)";
+
+/// Joins `handle` under the watchdog, turning a panic in join into a verdict.
+fn join<T: Send + 'static>(t: &Ctx, handle: JobHandle<T>, what: &str) -> thread::Result<T> {
+    t.stage(format!("joining {what}"), JOIN_HINT);
+    match panic::catch_unwind(AssertUnwindSafe(|| handle.join())) {
+        Ok(result) => result,
+        Err(payload) => {
+            let text = payload_text(&*payload);
+            if text.starts_with("not yet implemented") {
+                panic::resume_unwind(payload);
+            }
+            fail(format!(
+                "join panicked in the caller while joining {what} (`{text}`): join must never panic; a job's \
+                 panic comes back as Err(payload)"
+            ))
+        }
+    }
+}
+
+#[test]
+fn step5_join_returns_the_value() {
+    graded(|t| {
+        let pool = t.pool(2);
+        t.stage("calling spawn", SPAWN_HINT);
+        let number = pool.spawn(|| 6 * 7);
+        let text = pool.spawn(|| String::from("made on a worker"));
+        let caller = thread::current().id();
+        let id = pool.spawn(|| thread::current().id());
+        let items = pool.spawn(|| vec![1u8, 2, 3]);
+        match join(t, number, "a job that returns 6 * 7") {
+            Ok(42) => {}
+            other => fail(format!("spawn(|| 6 * 7).join() returned {other:?}, expected Ok(42)")),
+        }
+        match join(t, text, "a job that returns a String") {
+            Ok(s) if s == "made on a worker" => {}
+            Ok(s) => fail(format!("a job returned \"made on a worker\" but join gave Ok({s:?})")),
+            Err(e) => fail(format!("a job that returned a String gave Err({})", payload_text(&*e))),
+        }
+        match join(t, id, "a job that returns its thread's id") {
+            Ok(worker) => check(worker != caller, || "a spawned job ran on the caller's thread".into()),
+            Err(e) => fail(format!("a job that returned its thread id gave Err({})", payload_text(&*e))),
+        }
+        match join(t, items, "a job that returns a Vec") {
+            Ok(v) => check(v == [1, 2, 3], || format!("a job returned vec![1, 2, 3] but join gave Ok({v:?})")),
+            Err(e) => fail(format!("a job that returned a Vec gave Err({})", payload_text(&*e))),
+        }
+    });
+}
+
+#[test]
+fn step5_each_handle_gets_its_own_result() {
+    graded(|t| {
+        // 8 jobs on a pool of 8, made to finish in reverse order: job i waits
+        // until job i + 1 has finished. A pool that hands results out in the
+        // order they arrive, rather than to their own handle, fails this.
+        let pool = t.pool(8);
+        let finished = Counter::new();
+        t.stage("spawning 8 jobs that finish in reverse order", SPAWN_HINT);
+        let handles: Vec<_> = (0..8usize)
+            .map(|i| {
+                let finished = finished.clone();
+                pool.spawn(move || {
+                    if finished.wait_for_within(7 - i, WAIT) < 7 - i {
+                        return usize::MAX; // the pool did not run them all at once; other tests say why
+                    }
+                    thread::sleep(Duration::from_millis(2));
+                    finished.bump();
+                    100 + i
+                })
+            })
+            .collect();
+        for (i, handle) in handles.into_iter().enumerate() {
+            match join(t, handle, &format!("handle {i} of 8, in submission order")) {
+                Ok(v) if v == 100 + i => {}
+                Ok(v) => fail(format!(
+                    "handle {i} returned Ok({v}), but its job returned {}: each handle must get its own job's \
+                     result, however the jobs finish (these finished last to first). A channel per job keeps \
+                     them apart",
+                    100 + i
+                )),
+                Err(e) => fail(format!("handle {i} returned Err({}) for a job that did not panic", payload_text(&*e))),
+            }
+        }
+        // And joined in reverse order, on a busy pool.
+        let pool = t.pool(3);
+        t.stage("spawning 30 jobs", SPAWN_HINT);
+        let handles: Vec<_> = (0..30u64)
+            .map(|i| {
+                pool.spawn(move || {
+                    thread::sleep(Duration::from_micros(200 * (i % 4)));
+                    i * i
+                })
+            })
+            .collect();
+        for (i, handle) in handles.into_iter().enumerate().rev() {
+            let i = i as u64;
+            match join(t, handle, &format!("handle {i} of 30, in reverse order")) {
+                Ok(v) => check(v == i * i, || format!("handle {i} gave Ok({v}) but its job returned {}", i * i)),
+                Err(e) => fail(format!("handle {i} gave Err({}) for a job that did not panic", payload_text(&*e))),
+            }
+        }
+    });
+}
+
+#[test]
+fn step5_panic_comes_back_as_err() {
+    graded(|t| {
+        let pool = t.pool(2);
+        t.stage("spawning jobs that panic", SPAWN_HINT);
+        let literal = pool.spawn(|| -> u32 { panic!("step 5: this job panics on purpose") });
+        let formatted = pool.spawn(|| -> u32 { panic!("step 5: job {} panics on purpose", 2) });
+        for (handle, expected) in [
+            (literal, "step 5: this job panics on purpose"),
+            (formatted, "step 5: job 2 panics on purpose"),
+        ] {
+            match join(t, handle, "a job that panicked") {
+                Ok(v) => fail(format!("join returned Ok({v}) for a job that panicked: it must return Err(payload)")),
+                Err(payload) => {
+                    let got = payload_text(&*payload);
+                    check(got == expected, || {
+                        format!(
+                            "the Err from join carries {got:?}, but the job panicked with {expected:?}: pass on \
+                             the payload std::panic::catch_unwind gave you, untouched"
+                        )
+                    });
+                }
+            }
+        }
+        t.stage("spawning a job after two panics", SPAWN_HINT);
+        let after = pool.spawn(|| 7);
+        match join(t, after, "a job spawned after two panicking ones") {
+            Ok(7) => {}
+            other => fail(format!("after two jobs panicked, spawn(|| 7).join() gave {other:?}")),
+        }
+    });
+}
+
+#[test]
+fn step5_join_after_the_pool_is_dropped() {
+    graded(|t| {
+        let pool = t.pool(2);
+        let gate = Gate::new();
+        t.stage("spawning 2 jobs that keep the workers busy, then 10 more", SPAWN_HINT);
+        let busy: Vec<_> = (0..2)
+            .map(|_| {
+                let gate = gate.clone();
+                pool.spawn(move || gate.enter())
+            })
+            .collect();
+        let handles: Vec<_> = (0..10u32).map(|i| pool.spawn(move || i + 1000)).collect();
+        gate.open_after(Duration::from_millis(50));
+        t.shutdown(pool, "dropping the pool with spawned jobs queued", DROP_HINT);
+        for handle in busy {
+            check(join(t, handle, "a job that was running when the pool was dropped").is_ok(), || {
+                "a job that was running when the pool was dropped gave Err".into()
+            });
+        }
+        for (i, handle) in handles.into_iter().enumerate() {
+            match join(t, handle, &format!("handle {i} after the pool was dropped")) {
+                Ok(v) => check(v == i as u32 + 1000, || format!("handle {i} gave {v} after the drop")),
+                Err(e) => fail(format!(
+                    "a job queued before the pool was dropped gave Err({}): drop runs every queued job, so its \
+                     result must be there",
+                    payload_text(&*e)
+                )),
+            }
+        }
+    });
+}
+
+#[test]
+fn step5_handles_may_be_dropped_unjoined() {
+    graded(|t| {
+        let pool = t.pool(2);
+        let ran = Counter::new();
+        t.stage("spawning 20 jobs and dropping half of the handles", SPAWN_HINT);
+        let mut kept = Vec::new();
+        for i in 0..20u32 {
+            let ran = ran.clone();
+            let handle = pool.spawn(move || {
+                ran.bump();
+                i
+            });
+            if i % 2 == 0 {
+                kept.push((i, handle));
+            } // else: dropped here, never joined
+        }
+        t.stage("waiting for 20 jobs, half of them with their handle dropped", JOIN_HINT);
+        let count = ran.wait_for(20);
+        check(count == 20, || {
+            format!(
+                "only {count} of 20 spawned jobs ran when half of their handles were dropped unjoined: a job must \
+                 run (and its worker carry on) even if nobody waits for its result; ignore a failed send"
+            )
+        });
+        for (i, handle) in kept {
+            match join(t, handle, &format!("handle {i}")) {
+                Ok(v) => check(v == i, || format!("handle {i} gave Ok({v})")),
+                Err(e) => fail(format!("handle {i} gave Err({})", payload_text(&*e))),
+            }
+        }
+    });
+}

@@ -1,0 +1,184 @@
+//! Step 6: under pressure. Many submitters at once, jobs that submit jobs,
+//! thousands of tiny jobs, panics mixed in: nothing lost, nothing stuck.
+
+mod common;
+
+use common::*;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+/// The pressure tests do real work; give them more time on a loaded machine.
+const PRESSURE_LIMIT: Duration = Duration::from_secs(20);
+const PRESSURE_WAIT: Duration = Duration::from_secs(10);
+
+const LOST_HINT: &str = "every job given to the pool must run exactly once, whoever submits it and however \
+     many arrive at once";
+
+#[test]
+fn step6_many_threads_submit_at_once() {
+    graded_within(PRESSURE_LIMIT, |t| {
+        let pool = t.pool(4);
+        let done = Arc::new(AtomicUsize::new(0));
+        t.stage(
+            "submitting 8 x 2000 jobs from 8 threads at once",
+            "execute takes &self and may be called from many threads at the same time; it must not block for \
+             long or lose a job",
+        );
+        thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    for _ in 0..2000 {
+                        let done = Arc::clone(&done);
+                        pool.execute(move || {
+                            done.fetch_add(1, Ordering::Relaxed);
+                        });
+                    }
+                });
+            }
+        });
+        t.stage("waiting for 16000 jobs from 8 submitters", LOST_HINT);
+        let all = eventually(PRESSURE_WAIT, || done.load(Ordering::Relaxed) == 16_000);
+        check(all, || {
+            format!(
+                "only {} of 16000 jobs submitted by 8 threads at once ran (waited {PRESSURE_WAIT:?})",
+                done.load(Ordering::Relaxed)
+            )
+        });
+    });
+}
+
+#[test]
+fn step6_jobs_submit_jobs() {
+    graded_within(PRESSURE_LIMIT, |t| {
+        // Two workers, each running a job that submits 200 more, each of
+        // which submits one more: the workers are busy submitting while the
+        // queue grows. A queue that makes a submitter wait for room deadlocks.
+        let pool = Arc::new(t.pool(2));
+        let done = Arc::new(AtomicUsize::new(0));
+        t.stage(
+            "running 2 jobs that each submit 200 jobs, each submitting one more",
+            "a job may submit jobs to its own pool; execute must never wait for a worker to become free \
+             (with a bounded queue, workers blocked in send cannot empty it: use an unbounded channel)",
+        );
+        for _ in 0..2 {
+            let parent_pool = Arc::clone(&pool);
+            let done = Arc::clone(&done);
+            pool.execute(move || {
+                for _ in 0..200 {
+                    let child_pool = Arc::clone(&parent_pool);
+                    let done = Arc::clone(&done);
+                    parent_pool.execute(move || {
+                        let done2 = Arc::clone(&done);
+                        child_pool.execute(move || {
+                            done2.fetch_add(1, Ordering::SeqCst);
+                        });
+                        done.fetch_add(1, Ordering::SeqCst);
+                    });
+                }
+                done.fetch_add(1, Ordering::SeqCst);
+            });
+        }
+        let total = 2 + 2 * 200 * 2;
+        let all = eventually(PRESSURE_WAIT, || done.load(Ordering::SeqCst) == total);
+        check(all, || {
+            format!(
+                "only {} of {total} jobs ran when jobs submitted jobs: a submission from inside a job was lost \
+                 or is stuck",
+                done.load(Ordering::SeqCst)
+            )
+        });
+        // The jobs held clones of the Arc; wait until they have all been
+        // dropped so the pool is dropped here, not on one of its own workers.
+        t.stage("waiting for the finished jobs to be dropped", "a job's closure must be dropped once it has run");
+        check(eventually(PRESSURE_WAIT, || Arc::strong_count(&pool) == 1), || {
+            "jobs that finished still hold their captured values: drop each job after running it".into()
+        });
+        let pool = Arc::try_unwrap(pool).ok().expect("the test holds the last reference");
+        t.shutdown(pool, "dropping the pool after the nested jobs", DROP_HINT);
+    });
+}
+
+#[test]
+fn step6_thousands_of_tiny_jobs() {
+    graded_within(PRESSURE_LIMIT, |t| {
+        let pool = t.pool(4);
+        let sum = Arc::new(AtomicU64::new(0));
+        t.stage("submitting 20000 tiny jobs", LOST_HINT);
+        for i in 0..20_000u64 {
+            let sum = Arc::clone(&sum);
+            pool.execute(move || {
+                sum.fetch_add(i, Ordering::Relaxed);
+            });
+        }
+        t.stage("spawning 5000 tiny jobs and joining them", LOST_HINT);
+        let handles: Vec<_> = (0..5_000u64).map(|i| pool.spawn(move || i * 2)).collect();
+        let mut joined = 0u64;
+        for (i, handle) in handles.into_iter().enumerate() {
+            match handle.join() {
+                Ok(v) => {
+                    check(v == i as u64 * 2, || format!("tiny job {i} returned {} through its handle", v));
+                    joined += v;
+                }
+                Err(e) => fail(format!("tiny job {i} gave Err({}) but did not panic", payload_text(&*e))),
+            }
+        }
+        check(joined == (0..5_000u64).map(|i| i * 2).sum(), || "the spawned tiny jobs' results do not add up".into());
+        t.shutdown(pool, "dropping the pool after 25000 tiny jobs", DROP_HINT);
+        let expected: u64 = (0..20_000u64).sum();
+        let got = sum.load(Ordering::Relaxed);
+        check(got == expected, || {
+            format!("after 20000 tiny jobs and the pool's drop, their sum is {got}, expected {expected}: jobs were lost")
+        });
+    });
+}
+
+#[test]
+fn step6_results_and_panics_from_many_threads() {
+    graded_within(PRESSURE_LIMIT, |t| {
+        let pool = t.pool(3);
+        t.stage(
+            "4 threads each spawning 300 jobs (every 7th panics) and joining them",
+            "spawn and join may be used from many threads at once; each handle gets its own job's result or panic",
+        );
+        let pool = &*pool;
+        let problems: Vec<String> = thread::scope(|s| {
+            let workers: Vec<_> = (0..4u64)
+                .map(|submitter| {
+                    s.spawn(move || {
+                        let handles: Vec<_> = (0..300u64)
+                            .map(|i| {
+                                pool.spawn(move || {
+                                    if i % 7 == 0 {
+                                        panic!("step 6: job {submitter}/{i} panics on purpose");
+                                    }
+                                    submitter * 1000 + i
+                                })
+                            })
+                            .collect();
+                        let mut problems = Vec::new();
+                        for (i, handle) in handles.into_iter().enumerate() {
+                            let i = i as u64;
+                            match (i % 7 == 0, handle.join()) {
+                                (false, Ok(v)) if v == submitter * 1000 + i => {}
+                                (true, Err(p)) if payload_text(&*p) == format!("step 6: job {submitter}/{i} panics on purpose") => {}
+                                (_, Ok(v)) => problems.push(format!("job {submitter}/{i} gave Ok({v})")),
+                                (_, Err(p)) => problems.push(format!("job {submitter}/{i} gave Err({})", payload_text(&*p))),
+                            }
+                        }
+                        problems
+                    })
+                })
+                .collect();
+            workers.into_iter().flat_map(|w| w.join().unwrap_or_else(|_| vec!["a submitting thread panicked".into()])).collect()
+        });
+        check(problems.is_empty(), || {
+            format!(
+                "{} of 1200 handles, spawned and joined from 4 threads at once, gave the wrong result, e.g. {}",
+                problems.len(),
+                problems[0]
+            )
+        });
+    });
+}

@@ -1,0 +1,349 @@
+//! `cargo xtask lab2`: proves Lab 2's graded suite does its job.
+//!
+//! In scratch copies of the `exercises` crate (never the student's own
+//! `exercises/src/lib.rs`), it runs the graded tests against
+//!
+//! 1. the shipped skeleton, which must fail every step, fast, with
+//!    "not implemented yet" messages;
+//! 2. the reference solution, which must pass every test;
+//! 3. every broken pool in `xtask/lab2-mutants/`, each of which must be
+//!    rejected within a time bound, by (at least) the step its header names
+//!    (`//! caught-by: stepN`).
+//!
+//! Each scratch crate lives in `target/lab2-scratch/<name>/` with its own
+//! `[workspace]` table and the workspace's `Cargo.lock`; they share one
+//! target directory (`target/lab2-target`), and files are only rewritten
+//! when their content changes, so a second run rebuilds nothing. The full
+//! output of every run is kept next to the crate, in `<name>.log`.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A broken pool's run may take this long (watchdogs included) before it is
+/// killed and counted as a failure of the suite to reject it.
+const MUTANT_BOUND: Duration = Duration::from_secs(120);
+/// The skeleton must fail this fast (every test hits a `todo!()` at once).
+const SKELETON_BOUND: Duration = Duration::from_secs(60);
+/// The solution's whole run, as a student would run it.
+const SOLUTION_BOUND: Duration = Duration::from_secs(120);
+/// Tests per test binary when running a broken pool: many of its tests wait
+/// for a watchdog, and they may as well wait side by side.
+const MUTANT_TEST_THREADS: &str = "--test-threads=64";
+
+const STEPS: [&str; 6] = ["step1", "step2", "step3", "step4", "step5", "step6"];
+
+#[derive(Clone)]
+enum Expect {
+    FailsEveryStep,
+    Passes,
+    /// Rejected, with a failing test of this step among the failures.
+    Rejected(String),
+}
+
+struct Outcome {
+    passed: BTreeSet<String>,
+    failed: BTreeSet<String>,
+    success: bool,
+    timed_out: bool,
+    took: Duration,
+    log: String,
+}
+
+pub fn run(root: &Path) -> Result<(), String> {
+    let scratch = root.join("target/lab2-scratch");
+    let target = root.join("target/lab2-target");
+    fs::create_dir_all(&scratch).map_err(|e| format!("creating {}: {e}", scratch.display()))?;
+    let manifest = standalone_manifest(root)?;
+
+    let mut candidates = vec![
+        ("skeleton".to_string(), root.join("exercises/src/lib.rs"), Expect::FailsEveryStep),
+        ("solution".to_string(), root.join("solutions/src/lib.rs"), Expect::Passes),
+    ];
+    let mut mutants: Vec<PathBuf> = fs::read_dir(root.join("xtask/lab2-mutants"))
+        .map_err(|e| format!("xtask/lab2-mutants: {e}"))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
+        .collect();
+    mutants.sort();
+    if mutants.len() < 10 {
+        return Err(format!("only {} broken pools in xtask/lab2-mutants/; the suite must be proven against at least 10", mutants.len()));
+    }
+    for path in mutants {
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let text = fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let step = text
+            .lines()
+            .find_map(|l| l.trim_start_matches("//!").trim().strip_prefix("caught-by:").map(|s| s.trim().to_string()))
+            .filter(|s| STEPS.contains(&s.as_str()))
+            .ok_or_else(|| format!("{}: no `//! caught-by: stepN` line in its header", path.display()))?;
+        candidates.push((name, path, Expect::Rejected(step)));
+    }
+
+    let mut rows = Vec::new();
+    let mut failures = 0;
+    println!("lab2: {:<26} {:<8} {:<7} {:>6}  first failing test", "pool", "expected", "result", "time");
+    for (name, lib, expect) in &candidates {
+        let dir = scratch.join(name);
+        prepare(root, &dir, &manifest, lib)?;
+        let verdict = match build(&dir, &target) {
+            Err(e) => Err(format!("does not build: {e}")),
+            Ok(()) => judge(&dir, &target, name, expect),
+        };
+        let (ok, time, first, note) = match verdict {
+            Ok((outcome, note)) => (true, outcome.took, first_failure(&outcome), note),
+            Err(e) => (false, Duration::ZERO, String::new(), e),
+        };
+        let expected = match expect {
+            Expect::FailsEveryStep => "all fail".to_string(),
+            Expect::Passes => "passes".to_string(),
+            Expect::Rejected(step) => step.clone(),
+        };
+        println!(
+            "lab2: {:<26} {:<8} {:<7} {:>5.1}s  {}{}",
+            name,
+            expected,
+            if ok { "ok" } else { "FAILED" },
+            time.as_secs_f64(),
+            first,
+            if note.is_empty() { String::new() } else { format!("  ({note})") }
+        );
+        if !ok {
+            failures += 1;
+        }
+        rows.push(ok);
+    }
+    println!("lab2: {} passed, {} failed", rows.len() - failures, failures);
+    if failures == 0 {
+        Ok(())
+    } else {
+        Err(format!("{failures} lab 2 check(s) failed; logs in {}", scratch.display()))
+    }
+}
+
+fn first_failure(outcome: &Outcome) -> String {
+    match outcome.failed.iter().next() {
+        Some(first) => format!("{first} ({} of {} failed)", outcome.failed.len(), outcome.failed.len() + outcome.passed.len()),
+        None => format!("none ({} passed)", outcome.passed.len()),
+    }
+}
+
+/// Runs the suite against one candidate and checks the outcome against what
+/// is expected of it. Returns the outcome and a note for the table.
+fn judge(dir: &Path, target: &Path, name: &str, expect: &Expect) -> Result<(Outcome, String), String> {
+    let log = dir.with_extension("log");
+    match expect {
+        Expect::FailsEveryStep => {
+            let out = run_suite(dir, target, &["--no-fail-fast"], &[], SKELETON_BOUND, &log)?;
+            if out.timed_out {
+                return Err(format!("the skeleton's run took longer than {SKELETON_BOUND:?}; see {}", log.display()));
+            }
+            if !out.passed.is_empty() {
+                return Err(format!("the unsolved skeleton passes {:?}: those tests prove nothing", out.passed));
+            }
+            for step in STEPS {
+                if !out.failed.iter().any(|t| t.starts_with(step)) {
+                    return Err(format!("no {step} test fails on the skeleton"));
+                }
+            }
+            if !out.log.contains("not implemented yet") {
+                return Err("the skeleton fails, but without the \"not implemented yet\" messages".into());
+            }
+            Ok((out, String::new()))
+        }
+        Expect::Passes => {
+            let out = run_suite(dir, target, &[], &[], SOLUTION_BOUND, &log)?;
+            if out.timed_out || !out.success || !out.failed.is_empty() {
+                return Err(format!("the reference solution fails {:?}; see {}", out.failed, log.display()));
+            }
+            if out.passed.is_empty() {
+                return Err("no test ran".into());
+            }
+            Ok((out, String::new()))
+        }
+        Expect::Rejected(step) => {
+            let out = run_suite(dir, target, &[], &[MUTANT_TEST_THREADS], MUTANT_BOUND, &log)?;
+            if out.timed_out {
+                return Err(format!("{name} was not rejected within {MUTANT_BOUND:?}: the suite hung"));
+            }
+            if out.success || out.failed.is_empty() {
+                return Err(format!("{name} passes the graded suite: no test catches it; see {}", log.display()));
+            }
+            if out.failed.iter().any(|t| t.starts_with(step.as_str())) {
+                return Ok((out, String::new()));
+            }
+            // An earlier step stopped the run (cargo stops at the first
+            // failing test binary): prove the named step catches it too.
+            let step_log = dir.with_extension(format!("{step}.log"));
+            let again = run_suite(dir, target, &[], &[step.as_str(), MUTANT_TEST_THREADS], MUTANT_BOUND, &step_log)?;
+            if again.timed_out {
+                return Err(format!("{name}: `cargo test {step}` did not finish within {MUTANT_BOUND:?}"));
+            }
+            match again.failed.iter().next() {
+                Some(t) => {
+                    let note = format!("{step} catches it too: {t}");
+                    Ok((Outcome { took: out.took + again.took, ..out }, note))
+                }
+                None => Err(format!("{name} is rejected, but not by {step}, the step its header names; see {}", step_log.display())),
+            }
+        }
+    }
+}
+
+/// `cargo test [cargo_args] -- [test_args]` in `dir`, killed after `bound`.
+fn run_suite(dir: &Path, target: &Path, cargo_args: &[&str], test_args: &[&str], bound: Duration, log: &Path) -> Result<Outcome, String> {
+    let file = fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
+    let file2 = file.try_clone().map_err(|e| e.to_string())?;
+    let start = Instant::now();
+    let mut child = Command::new(env!("CARGO"))
+        .arg("test")
+        .args(cargo_args)
+        .arg("--")
+        .args(test_args)
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", target)
+        .env("CARGO_TERM_COLOR", "never")
+        .env("RUST_BACKTRACE", "0")
+        .stdin(Stdio::null())
+        .stdout(file)
+        .stderr(file2)
+        // Its own process group, so a hung test binary can be killed with it.
+        .process_group(0)
+        .spawn()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    let mut timed_out = false;
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+            break status;
+        }
+        if start.elapsed() > bound {
+            timed_out = true;
+            let _ = Command::new("kill").arg("-KILL").arg(format!("-{}", child.id())).status();
+            break child.wait().map_err(|e| e.to_string())?;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let took = start.elapsed();
+    let text = fs::read_to_string(log).unwrap_or_default();
+    let (mut passed, mut failed) = (BTreeSet::new(), BTreeSet::new());
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("test ") {
+            if let Some((name, result)) = rest.split_once(" ... ") {
+                match result.trim() {
+                    "ok" => passed.insert(name.to_string()),
+                    "FAILED" => failed.insert(name.to_string()),
+                    _ => false,
+                };
+            }
+        }
+    }
+    Ok(Outcome { passed, failed, success: status.success() && !timed_out, timed_out, took, log: text })
+}
+
+/// Compiles the crate and its tests, so the time bounds measure the tests.
+fn build(dir: &Path, target: &Path) -> Result<(), String> {
+    let out = Command::new(env!("CARGO"))
+        .args(["test", "--no-run", "--quiet"])
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", target)
+        .env("CARGO_TERM_COLOR", "never")
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    match out.status.success() {
+        true => Ok(()),
+        false => Err(String::from_utf8_lossy(&out.stderr).lines().filter(|l| l.starts_with("error")).take(3).collect::<Vec<_>>().join("; ")),
+    }
+}
+
+/// Makes `dir` a copy of the exercises crate with `lib` as its `src/lib.rs`.
+fn prepare(root: &Path, dir: &Path, manifest: &str, lib: &Path) -> Result<(), String> {
+    let lib_text = fs::read(lib).map_err(|e| format!("{}: {e}", lib.display()))?;
+    write_if_changed(&dir.join("Cargo.toml"), manifest.as_bytes())?;
+    write_if_changed(&dir.join("Cargo.lock"), &fs::read(root.join("Cargo.lock")).map_err(|e| format!("Cargo.lock: {e}"))?)?;
+    write_if_changed(&dir.join("src/lib.rs"), &lib_text)?;
+    sync_dir(&root.join("exercises/tests"), &dir.join("tests"))
+}
+
+/// Mirrors `from` into `to`, touching only files whose content differs.
+fn sync_dir(from: &Path, to: &Path) -> Result<(), String> {
+    fs::create_dir_all(to).map_err(|e| e.to_string())?;
+    let mut keep = BTreeSet::new();
+    for entry in fs::read_dir(from).map_err(|e| format!("{}: {e}", from.display()))?.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        keep.insert(name.clone());
+        if path.is_dir() {
+            sync_dir(&path, &to.join(&name))?;
+        } else {
+            write_if_changed(&to.join(&name), &fs::read(&path).map_err(|e| e.to_string())?)?;
+        }
+    }
+    for entry in fs::read_dir(to).map_err(|e| e.to_string())?.flatten() {
+        if !keep.contains(&entry.file_name()) {
+            let path = entry.path();
+            let _ = if path.is_dir() { fs::remove_dir_all(&path) } else { fs::remove_file(&path) };
+        }
+    }
+    Ok(())
+}
+
+fn write_if_changed(path: &Path, content: &[u8]) -> Result<(), String> {
+    if fs::read(path).ok().as_deref() == Some(content) {
+        return Ok(());
+    }
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+    }
+    fs::write(path, content).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// `exercises/Cargo.toml` with every `key.workspace = true` replaced by the
+/// workspace's value, and an empty `[workspace]` so it builds on its own.
+fn standalone_manifest(root: &Path) -> Result<String, String> {
+    let manifest = fs::read_to_string(root.join("exercises/Cargo.toml")).map_err(|e| e.to_string())?;
+    let workspace = fs::read_to_string(root.join("Cargo.toml")).map_err(|e| e.to_string())?;
+    let mut out = String::new();
+    for line in manifest.lines() {
+        match line.split_once(".workspace = true") {
+            Some((key, rest)) => {
+                let key = key.trim();
+                let value = workspace_value(&workspace, key).ok_or_else(|| format!("exercises/Cargo.toml: no workspace value for `{key}`"))?;
+                out += &format!("{key} = {value}{rest}\n");
+            }
+            None => out += &format!("{line}\n"),
+        }
+    }
+    Ok(out + "\n# A scratch copy for `cargo xtask lab2`: outside the course's workspace.\n[workspace]\n")
+}
+
+fn workspace_value(workspace: &str, key: &str) -> Option<String> {
+    let mut section = "";
+    for line in workspace.lines() {
+        let t = line.trim();
+        if t.starts_with('[') {
+            section = t;
+        } else if matches!(section, "[workspace.package]" | "[workspace.dependencies]") {
+            if let Some((k, v)) = t.split_once('=') {
+                if k.trim() == key {
+                    return Some(v.trim().to_string());
+                }
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn workspace_values_are_found() {
+        let ws = "[workspace]\nmembers = []\n[workspace.package]\nedition = \"2021\"\n[workspace.dependencies]\nlibc = \"0.2\"\n";
+        assert_eq!(super::workspace_value(ws, "libc").as_deref(), Some("\"0.2\""));
+        assert_eq!(super::workspace_value(ws, "edition").as_deref(), Some("\"2021\""));
+        assert_eq!(super::workspace_value(ws, "members"), None);
+    }
+}
