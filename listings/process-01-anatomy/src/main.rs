@@ -62,7 +62,10 @@ fn main() {
     );
     // The kernel keeps four of each: real, effective, saved, filesystem.
     let status = fs::read_to_string("/proc/self/status").unwrap();
-    for line in status.lines().filter(|l| l.starts_with("Uid:") || l.starts_with("Gid:")) {
+    for line in status
+        .lines()
+        .filter(|l| l.starts_with("Uid:") || l.starts_with("Gid:"))
+    {
         println!("  /proc/self/status  {line}");
     }
     // ANCHOR_END: ids
@@ -78,7 +81,10 @@ fn main() {
         ("fn main (code)", main as fn() as usize),
         ("static VISITS (.data)", &VISITS as *const _ as usize),
         ("static SCRATCH starts (.bss)", SCRATCH.as_ptr() as usize),
-        ("SCRATCH ends", SCRATCH.as_ptr() as usize + SCRATCH.len() - 1),
+        (
+            "SCRATCH ends",
+            SCRATCH.as_ptr() as usize + SCRATCH.len() - 1,
+        ),
         ("Box, 64 B (heap)", &*small as *const _ as usize),
         ("Vec, 4 MiB (mmap)", large.as_ptr() as usize),
         ("local on_stack (stack)", &on_stack as *const _ as usize),
@@ -91,7 +97,11 @@ fn main() {
             .filter(|(_, addr)| (region.start..region.end).contains(addr))
             .map(|(what, _)| *what)
             .collect();
-        let marker = if inside.is_empty() { String::new() } else { format!("  <- {}", inside.join(", ")) };
+        let marker = if inside.is_empty() {
+            String::new()
+        } else {
+            format!("  <- {}", inside.join(", "))
+        };
         println!(
             "  {:#014x}  {:>9} KiB  {}  {}{}",
             region.start,
@@ -115,7 +125,10 @@ fn main() {
         .filter_map(|entry| {
             let entry = entry.ok()?;
             let fd = entry.file_name().to_string_lossy().parse().ok()?;
-            let target = fs::read_link(entry.path()).ok()?.to_string_lossy().into_owned();
+            let target = fs::read_link(entry.path())
+                .ok()?
+                .to_string_lossy()
+                .into_owned();
             Some((fd, target))
         })
         .collect();
@@ -138,7 +151,11 @@ fn main() {
     }
     // Descriptors above 2 that a parent forgot to mark close-on-exec leak
     // into every program it starts. A shell started fresh passes none.
-    let inherited = if inherited.is_empty() { "none".to_string() } else { inherited.join(", ") };
+    let inherited = if inherited.is_empty() {
+        "none".to_string()
+    } else {
+        inherited.join(", ")
+    };
     println!("  also inherited from the parent: {inherited}");
     drop(file);
     fs::remove_file(&scratch).unwrap();
@@ -146,7 +163,10 @@ fn main() {
 
     if std::env::args().any(|a| a == "--pause") {
         println!();
-        println!("pausing 60 s: try `cat /proc/{}/maps` in another terminal", getpid());
+        println!(
+            "pausing 60 s: try `cat /proc/{}/maps` in another terminal",
+            getpid()
+        );
         std::thread::sleep(std::time::Duration::from_secs(60));
     }
     std::hint::black_box((&small, &large));

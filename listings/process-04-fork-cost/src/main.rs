@@ -1,0 +1,134 @@
+//! What fork costs as the parent's memory grows. The parent touches 0 MiB,
+//! 64 MiB, 256 MiB, then 1 GiB of heap, and at each size times: fork alone,
+//! fork + _exit + waitpid, a child that writes every touched page (paying
+//! for the copy-on-write copies), and Command's two ways of starting
+//! /bin/true. Bounded: fixed sizes and repetitions, every child reaped.
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::{fork, ForkResult};
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const MIB: usize = 1 << 20;
+const SIZES: [usize; 4] = [0, 64 * MIB, 256 * MIB, 1024 * MIB];
+const PAGE: usize = 4096;
+const REPS: usize = 15; // per size and method; the median is printed
+const COW_REPS: usize = 1; // the copying child takes seconds at 1 GiB: one run
+
+/// A field of /proc/self/status, in KiB ("VmPTE:  2060 kB").
+fn status_kib(field: &str) -> usize {
+    let text = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = text.lines().find(|l| l.starts_with(field)).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+fn median(mut runs: Vec<Duration>) -> Duration {
+    runs.sort();
+    runs[runs.len() / 2]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1e3)
+}
+
+// ANCHOR: fork
+/// Forks a child that (optionally) writes one byte in each of the first
+/// `dirty` bytes' pages of `heap`, then `_exit`s. Returns how long the
+/// parent's fork() call took and how long until the child was reaped.
+fn fork_once(heap: *mut u8, dirty: usize) -> (Duration, Duration) {
+    let start = Instant::now();
+    // SAFETY: the process is single-threaded (checked in main before any
+    // fork), so the child starts from a consistent copy of every lock. The
+    // child only writes to memory it owns (its copy of `heap`) and calls
+    // _exit, which runs no destructors and flushes nothing.
+    match unsafe { fork() }.expect("fork failed") {
+        ForkResult::Child => {
+            for offset in (0..dirty).step_by(PAGE) {
+                // Each first write to a shared page faults and copies it.
+                // SAFETY: offset < dirty <= the buffer's length.
+                unsafe { heap.add(offset).write_volatile(2) };
+            }
+            // SAFETY: ends the child at once; see above.
+            unsafe { libc::_exit(0) }
+        }
+        ForkResult::Parent { child } => {
+            let forked = start.elapsed();
+            match waitpid(child, None).expect("waitpid failed") {
+                WaitStatus::Exited(_, 0) => {}
+                other => panic!("child {child} ended badly: {other:?}"),
+            }
+            (forked, start.elapsed())
+        }
+    }
+}
+// ANCHOR_END: fork
+
+fn time_command(reps: usize, force_fork: bool) -> Duration {
+    let runs = (0..reps)
+        .map(|_| {
+            let mut cmd = Command::new("/bin/true");
+            if force_fork {
+                // SAFETY: an empty closure: nothing unsafe runs in the child.
+                unsafe { cmd.pre_exec(|| Ok(())) };
+            }
+            let start = Instant::now();
+            assert!(cmd.status().expect("cannot run /bin/true").success());
+            start.elapsed()
+        })
+        .collect();
+    median(runs)
+}
+
+fn main() {
+    let threads = status_kib("Threads:");
+    assert_eq!(
+        threads, 1,
+        "this measurement forks: it must stay single-threaded"
+    );
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let thp =
+        std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled").unwrap_or_default();
+    println!(
+        "{cpus} CPUs, {} build, transparent huge pages: {}, median of {REPS} runs ({COW_REPS} of the copying child)",
+        if cfg!(debug_assertions) { "debug" } else { "release" },
+        thp.trim()
+    );
+
+    // ANCHOR: touch
+    // Reserve 1 GiB of address space once. malloc hands a block this big
+    // straight to mmap, which maps it without backing it by any RAM yet.
+    let mut heap: Vec<u8> = Vec::with_capacity(*SIZES.last().unwrap());
+    let base = heap.as_mut_ptr();
+    let mut touched = 0;
+    // ANCHOR_END: touch
+
+    println!();
+    println!("  touched | page tables   touched/512 |  fork()  fork+exit+wait  child writes all | Command  Command+pre_exec");
+    for size in SIZES {
+        // ANCHOR: grow
+        // Write one byte per page: now each page is backed and has a PTE.
+        for page in heap.spare_capacity_mut()[touched..size].chunks_mut(PAGE) {
+            page[0].write(1);
+        }
+        touched = size;
+        // ANCHOR_END: grow
+        let pte_kib = status_kib("VmPTE:");
+
+        let (forks, rounds): (Vec<_>, Vec<_>) = (0..REPS).map(|_| fork_once(base, 0)).unzip();
+        let cow = median((0..COW_REPS).map(|_| fork_once(base, touched).1).collect());
+        let spawn = time_command(REPS, false);
+        let fork_exec = time_command(REPS, true);
+        println!(
+            "{:>5} MiB | {:>7} KiB  {:>7} KiB | {:>10} {:>10} {:>16} | {:>10} {:>10}",
+            size / MIB,
+            pte_kib,
+            size / 512 / 1024,
+            ms(median(forks)),
+            ms(median(rounds)),
+            ms(cow),
+            ms(spawn),
+            ms(fork_exec),
+        );
+    }
+    drop(heap);
+}
