@@ -4,6 +4,7 @@
 //! A drop-in replacement for `exercises/src/lib.rs`: copy it over that file
 //! and `cargo test -p exercises` passes.
 //!
+// ANCHOR: overview
 //! Design, in one paragraph: `build` starts `threads` workers that share the
 //! receiving end of one unbounded `std::sync::mpsc` channel, behind a mutex.
 //! `execute` boxes the job and sends it; a worker holds the mutex only while
@@ -13,6 +14,7 @@
 //! `JobHandle` waits on. Dropping the pool drops the sender: each worker
 //! drains what is queued, sees the channel closed, and returns; `drop` joins
 //! them all.
+// ANCHOR_END: overview
 //!
 //! Standard library only: everything the pool needs (a multi-producer
 //! channel, a mutex, `catch_unwind`) is in `std`, so the solution uses
