@@ -368,7 +368,7 @@ fn main() {
         workload::BLOCK,
         m.cpus.max(2)
     ));
-    notes.push("perf bench sched pipe prints usecs/op where one op is one round trip; lmbench lat_ctx prints one switch (its pipe overhead subtracted); lat_pipe and lat_proc print one round trip / one fork+exit+wait.".into());
+    notes.push("perf bench sched pipe prints usecs/op where one op is one round trip; lmbench lat_ctx prints one switch (its pipe overhead subtracted); lat_proc prints one fork + exit + wait (or exec).".into());
 
     let mut comparisons = Vec::new();
     if o.tools {
@@ -411,7 +411,10 @@ fn pair(
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
     for _ in 0..rounds {
         ours.push(lab_op());
-        match run.run().and_then(|t| parse(&t)) {
+        // Pairs shown for context get a shorter leash than the ones held to
+        // the accuracy bar, so that a stalled tool cannot eat the minute.
+        let limit = if held_to_bar { tools::TOOL_TIMEOUT } else { Duration::from_secs(10) };
+        match run.run_within(limit).and_then(|t| parse(&t)) {
             Ok(v) => theirs.push(v),
             Err(e) => {
                 eprintln!(" skipped: {e}");

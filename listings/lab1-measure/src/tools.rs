@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-/// The longest any tool run may take before it is killed.
-const TOOL_TIMEOUT: Duration = Duration::from_secs(30);
+/// The longest a tool run may take before it is killed, by default.
+pub const TOOL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A tool invocation, shown to the reader as `command`.
 pub struct ToolRun {
@@ -26,6 +26,12 @@ impl ToolRun {
 
     /// Runs it (pinned if asked) and returns stdout + stderr, or why it failed.
     pub fn run(&self) -> Result<String, String> {
+        self.run_within(TOOL_TIMEOUT)
+    }
+
+    /// As `run`, killing the tool if it takes longer than `timeout`
+    /// (lmbench's own calibration can drag on for minutes on a busy machine).
+    pub fn run_within(&self, timeout: Duration) -> Result<String, String> {
         let mut cmd = Command::new(&self.program);
         cmd.args(&self.args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
         if let Some(cpu) = self.pin {
@@ -46,14 +52,14 @@ impl ToolRun {
         // fills a pipe nobody drains would stall), with a watchdog.
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || tx.send(child.wait_with_output()));
-        let out = match rx.recv_timeout(TOOL_TIMEOUT) {
+        let out = match rx.recv_timeout(timeout) {
             Ok(out) => out.map_err(|e| e.to_string())?,
             Err(_) => {
                 // SAFETY (of the call, not memory): the child is not reaped
                 // yet (the waiting thread is still blocked on it), so the
                 // pid still names our child.
                 unsafe { libc::kill(pid as i32, libc::SIGKILL) };
-                return Err(format!("`{}` took over {TOOL_TIMEOUT:?} and was killed", self.shown()));
+                return Err(format!("`{}` took over {timeout:?} and was killed", self.shown()));
             }
         };
         let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
