@@ -2,7 +2,6 @@
 //! status, capture its output, feed its input, and learn that it could not
 //! be started at all. Only the standard library: it runs on the playground.
 use std::io::Write;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, Stdio};
 
 fn main() -> std::io::Result<()> {
@@ -47,23 +46,16 @@ fn main() -> std::io::Result<()> {
         Err(e) => println!("status() of a missing program: Err({:?}): {e}", e.kind()),
     }
 
-    // 5. Killed by a signal: there is no exit code, only the signal number.
+    // 5. Killed by a signal: there is no exit code, only the signal.
     let status = Command::new("sh").args(["-c", "kill -TERM $$"]).status()?;
-    println!(
-        "killed child: code {:?}, signal {:?}",
-        status.code(),
-        status.signal()
-    );
+    println!("killed child: {status}, code {:?}", status.code());
     // ANCHOR_END: errors
 
-    // ANCHOR: pre_exec
-    // 6. pre_exec runs a closure in the child between fork and exec. std
-    //    cannot do that with posix_spawn, so this one takes the fork path.
-    let mut cmd = Command::new("true");
-    // SAFETY: the closure makes no allocation and takes no lock; it only
-    // returns Ok, which is trivially safe in the forked child.
-    unsafe { cmd.pre_exec(|| Ok(())) };
-    println!("with pre_exec: {}", cmd.status()?);
-    // ANCHOR_END: pre_exec
+    // ANCHOR: fork_path
+    // 6. A bare program name plus a PATH changed for the child: posix_spawn
+    //    would search the *parent's* PATH, so std falls back to fork + exec.
+    let status = Command::new("true").env("PATH", "/usr/bin:/bin").status()?;
+    println!("with its own PATH: {status}");
+    // ANCHOR_END: fork_path
     Ok(())
 }
