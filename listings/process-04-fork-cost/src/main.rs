@@ -61,6 +61,14 @@ fn fork_once(heap: *mut u8, dirty: usize) -> (Duration, Duration) {
         }
     }
 }
+
+/// Writes one byte in each page of `heap[from..to]`: from now on each of
+/// those pages is backed by RAM and has a page-table entry.
+fn touch(heap: &mut Vec<u8>, from: usize, to: usize) {
+    for page in heap.spare_capacity_mut()[from..to].chunks_mut(PAGE) {
+        page[0].write(1);
+    }
+}
 // ANCHOR_END: fork
 
 fn time_command(reps: usize, force_fork: bool) -> Duration {
@@ -94,28 +102,25 @@ fn main() {
         thp.trim()
     );
 
-    // ANCHOR: touch
     // Reserve 1 GiB of address space once. malloc hands a block this big
     // straight to mmap, which maps it without backing it by any RAM yet.
     let mut heap: Vec<u8> = Vec::with_capacity(*SIZES.last().unwrap());
-    let base = heap.as_mut_ptr();
     let mut touched = 0;
-    // ANCHOR_END: touch
 
     println!();
     println!("  touched | page tables   touched/512 |  fork()  fork+exit+wait  child writes all | Command  Command+pre_exec");
     for size in SIZES {
-        // ANCHOR: grow
-        // Write one byte per page: now each page is backed and has a PTE.
-        for page in heap.spare_capacity_mut()[touched..size].chunks_mut(PAGE) {
-            page[0].write(1);
-        }
+        touch(&mut heap, touched, size);
         touched = size;
-        // ANCHOR_END: grow
         let pte_kib = status_kib("VmPTE:");
 
-        let (forks, rounds): (Vec<_>, Vec<_>) = (0..REPS).map(|_| fork_once(base, 0)).unzip();
-        let cow = median((0..COW_REPS).map(|_| fork_once(base, touched).1).collect());
+        let (forks, rounds): (Vec<_>, Vec<_>) =
+            (0..REPS).map(|_| fork_once(heap.as_mut_ptr(), 0)).unzip();
+        let cow = median(
+            (0..COW_REPS)
+                .map(|_| fork_once(heap.as_mut_ptr(), touched).1)
+                .collect(),
+        );
         let spawn = time_command(REPS, false);
         let fork_exec = time_command(REPS, true);
         println!(
