@@ -59,6 +59,8 @@ fn step3_idle_workers_do_not_spin() {
         thread::sleep(IDLE);
         let (cpu1, switches1) = usage();
         let (cpu, wakeups) = (cpu1 - cpu0, switches1 - switches0);
+        // Shown with `cargo test -p exercises step3_idle -- --nocapture`.
+        println!("idle pool of 4 over {IDLE:?}: {cpu:?} of CPU time, {wakeups} context switches");
         check(cpu <= MAX_CPU, || {
             format!(
                 "a pool of 4 idle workers used {cpu:?} of CPU time in {IDLE:?}: idle workers are spinning. They \
