@@ -11,8 +11,9 @@
 //!    (`//! caught-by: stepN`).
 //!
 //! Each scratch crate lives in `target/lab2-scratch/<name>/` with its own
-//! `[workspace]` table and the workspace's `Cargo.lock`; they share one
-//! target directory (`target/lab2-target`), and files are only rewritten
+//! `[workspace]` table and the workspace's `Cargo.lock`, as package
+//! `lab2-<name>`; they share one target directory (`target/lab2-target`,
+//! so the dependencies are built once), and files are only rewritten
 //! when their content changes, so a second run rebuilds nothing. The full
 //! output of every run is kept next to the crate, in `<name>.log`.
 
@@ -89,7 +90,7 @@ pub fn run(root: &Path) -> Result<(), String> {
     println!("lab2: {:<26} {:<8} {:<7} {:>6}  first failing test", "pool", "expected", "result", "time");
     for (name, lib, expect) in &candidates {
         let dir = scratch.join(name);
-        prepare(root, &dir, &manifest, lib)?;
+        prepare(root, &dir, &manifest_for(&manifest, name)?, lib)?;
         let verdict = match build(&dir, &target) {
             Err(e) => Err(format!("does not build: {e}")),
             Ok(()) => judge(&dir, &target, name, expect),
@@ -257,6 +258,21 @@ fn build(dir: &Path, target: &Path) -> Result<(), String> {
         true => Ok(()),
         false => Err(String::from_utf8_lossy(&out.stderr).lines().filter(|l| l.starts_with("error")).take(3).collect::<Vec<_>>().join("; ")),
     }
+}
+
+/// The scratch manifest for one candidate: the package is renamed
+/// `lab2-<candidate>` (the library keeps the name `exercises`, which the
+/// tests use). Cargo hashes a path package's id relative to its workspace
+/// root, so without distinct names every scratch crate would get the same
+/// artifact names in the shared target directory and overwrite the others'.
+fn manifest_for(manifest: &str, candidate: &str) -> Result<String, String> {
+    let package = "name = \"exercises\"\n";
+    if !manifest.contains(package) || !manifest.contains("[lib]\n") {
+        return Err("exercises/Cargo.toml: expected `name = \"exercises\"` and a [lib] table".into());
+    }
+    Ok(manifest
+        .replacen(package, &format!("name = \"lab2-{}\"\n", candidate.replace('_', "-")), 1)
+        .replacen("[lib]\n", "[lib]\nname = \"exercises\"\n", 1))
 }
 
 /// Makes `dir` a copy of the exercises crate with `lib` as its `src/lib.rs`.

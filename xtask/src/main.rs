@@ -28,6 +28,8 @@ usage: cargo xtask <command> [args]
   check-outputs [L..]  fail if a listing's output drifted from its output.txt
   bad-input            prove the checks reject broken includes, anchors, code,
                        formulas and drifted outputs (scratch books)
+  lab2                 prove Lab 2's graded suite: the skeleton fails every
+                       step, the solution passes, every broken pool is rejected
   bundle               write the students' starter bundle (exercises alone) and
                        check it builds on its own and fails as shipped
   links [--external]   check every internal link and anchor (offline);
@@ -130,6 +132,7 @@ fn test(root: &Path) -> Result<(), String> {
         // Lab 2's graded suite is left out: it must fail on the unsolved
         // exercise. The lab2 check grades the skeleton and the solution.
         ("workspace and page tests", Box::new(|| cargo(root, &["test", "--workspace", "--exclude", "exercises"]))),
+        ("lab2: skeleton fails, solution passes, mutants rejected", Box::new(|| lab2::run(root))),
         ("bad input is rejected", Box::new(|| bad_input::check(root))),
         ("benches compile", Box::new(|| cargo(root, &["build", "--workspace", "--exclude", "exercises", "--benches"]))),
         ("listing outputs", Box::new(|| outputs::check(root, &[]))),
