@@ -163,7 +163,7 @@ fn prepare_page(page: &str, text: &str, compile_fail: &mut Vec<CompileFail>, pro
         }
         let code: String = body.iter().map(|l| unhide(l)).collect::<Vec<_>>().join("\n");
         if !tokens.contains(&"noplayground") && !tokens.contains(&"ignore") {
-            if let Some(krate) = NOT_ON_PLAYGROUND.iter().find(|k| code.contains(*k)) {
+            if let Some(krate) = NOT_ON_PLAYGROUND.iter().find(|k| mentions(&code, k)) {
                 problems.push(format!("{where_}: uses `{krate}`, which the Rust playground lacks: fence it `rust,noplayground` and give the `cargo run -p` command"));
             }
         }
@@ -190,6 +190,13 @@ fn prepare_page(page: &str, text: &str, compile_fail: &mut Vec<CompileFail>, pro
         result.push_str(&format!("{fence}{info}\n{body}\n{fence}\n"));
     }
     result
+}
+
+/// `name` appears as a path of its own: `nix::` but not `std::os::unix::`.
+fn mentions(code: &str, name: &str) -> bool {
+    code.match_indices(name).any(|(i, _)| {
+        !code[..i].chars().next_back().is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':')
+    })
 }
 
 /// A line as the compiler sees it (rustdoc's hidden-line rule).

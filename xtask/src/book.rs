@@ -32,7 +32,7 @@ pub fn build(root: &Path, args: &[String]) -> Result<(), String> {
     let no_solutions = args.iter().any(|a| a == NO_SOLUTIONS);
     let rest: Vec<&String> = args.iter().filter(|a| *a != NO_SOLUTIONS).collect();
     let mut cmd = mdbook(root, no_solutions)?;
-    cmd.arg("build").args(rest);
+    cmd.arg("build").args(&rest);
     let output = cmd.output().map_err(|e| format!("cannot run mdbook: {e}"))?;
     let log = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     let log = strip_colours(&log);
@@ -45,6 +45,10 @@ pub fn build(root: &Path, args: &[String]) -> Result<(), String> {
         return Err(format!("mdbook build printed {} warning(s); the book must build clean:\n{}", warnings.len(), warnings.join("\n")));
     }
     if no_solutions {
+        // mdBook also copies the pages' Markdown sources into the site.
+        let dest = rest.iter().position(|a| *a == "-d" || *a == "--dest-dir").and_then(|i| rest.get(i + 1));
+        let dest = dest.map_or_else(|| root.join("book"), |d| root.join(d.as_str()));
+        let _ = std::fs::remove_dir_all(dest.join("solutions"));
         eprintln!("xtask: built without the solutions");
     }
     Ok(())
