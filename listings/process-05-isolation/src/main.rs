@@ -13,10 +13,11 @@ type Crash = Box<dyn FnOnce()>;
 
 /// Forks; the child runs `child` and then exits with status 0.
 fn spawn(child: impl FnOnce()) -> Pid {
-    std::io::stdout().flush().unwrap(); // nothing buffered may be inherited
-                                        // SAFETY: the process has one thread (main starts none), so the child is
-                                        // a consistent copy of it and may run ordinary code, println included;
-                                        // it then leaves through _exit, never by returning into main.
+    // Nothing buffered may be inherited, or the child would print it again.
+    std::io::stdout().flush().unwrap();
+    // SAFETY: the process has one thread (main starts none), so the child is
+    // a consistent copy of it and may run ordinary code, println included;
+    // it then leaves through _exit, never by returning into main.
     match unsafe { fork() }.expect("fork failed") {
         ForkResult::Child => {
             child();

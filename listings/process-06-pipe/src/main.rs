@@ -14,8 +14,9 @@ fn main() {
         ForkResult::Child => {
             drop(read_end); // the child only writes
             let sent = write(&write_end, MESSAGE).expect("write failed");
-            assert_eq!(sent, MESSAGE.len()); // below PIPE_BUF (4 KiB): never split
-                                             // SAFETY: leave without running the parent's cleanup.
+            // Below PIPE_BUF (4 KiB), a write is never split.
+            assert_eq!(sent, MESSAGE.len());
+            // SAFETY: leave without running the parent's cleanup.
             unsafe { libc::_exit(0) }
         }
         ForkResult::Parent { child } => {

@@ -10,9 +10,10 @@ const MESSAGE: &[u8] = b"order 42: 3 widgets, ship to dock 7";
 fn main() {
     // ANCHOR: socket
     let path = std::env::temp_dir().join(format!("process-07-{}.sock", getpid()));
-    let listener = UnixListener::bind(&path).expect("bind failed"); // creates the socket file
-                                                                    // SAFETY: single-threaded process, so the child is a consistent copy and
-                                                                    // may use std's socket types; it leaves through _exit.
+    // bind creates the socket file at `path`.
+    let listener = UnixListener::bind(&path).expect("bind failed");
+    // SAFETY: single-threaded process, so the child is a consistent copy and
+    // may use std's socket types; it leaves through _exit.
     match unsafe { fork() }.expect("fork failed") {
         ForkResult::Child => {
             drop(listener);

@@ -57,8 +57,9 @@ fn main() {
             }
         }
         ForkResult::Parent { child } => {
-            waitpid(child, None).expect("waitpid failed"); // the child is done writing
-                                                           // SAFETY: the child has exited, so no one writes the page any more.
+            // Once waitpid returns, the child is done writing.
+            waitpid(child, None).expect("waitpid failed");
+            // SAFETY: the child has exited, so no one writes the page any more.
             let received = unsafe {
                 let len = shared.as_ptr().read() as usize;
                 std::slice::from_raw_parts(shared.as_ptr().add(1), len).to_vec()
