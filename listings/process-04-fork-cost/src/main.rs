@@ -3,6 +3,7 @@
 //! fork + _exit + waitpid, a child that writes every touched page (paying
 //! for the copy-on-write copies), and Command's two ways of starting
 //! /bin/true. Bounded: fixed sizes and repetitions, every child reaped.
+use nix::sys::mman::{madvise, MmapAdvise};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{fork, ForkResult};
 use std::os::unix::process::CommandExt;
@@ -15,11 +16,32 @@ const PAGE: usize = 4096;
 const REPS: usize = 15; // per size and method; the median is printed
 const COW_REPS: usize = 1; // the copying child takes seconds at 1 GiB: one run
 
-/// A field of /proc/self/status, in KiB ("VmPTE:  2060 kB").
-fn status_kib(field: &str) -> usize {
-    let text = std::fs::read_to_string("/proc/self/status").unwrap();
+/// A field of a /proc file such as /proc/self/status, as a number
+/// ("VmPTE:  2060 kB" gives 2060).
+fn proc_field(file: &str, field: &str) -> usize {
+    let text = std::fs::read_to_string(file).unwrap();
     let line = text.lines().find(|l| l.starts_with(field)).unwrap();
     line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+fn status_kib(field: &str) -> usize {
+    proc_field("/proc/self/status", field)
+}
+
+/// Asks the kernel to back `heap` with 4 KiB pages only. With transparent
+/// huge pages, one 2 MiB page needs one entry instead of 512, and the
+/// figures would depend on the machine's THP setting rather than on fork.
+fn refuse_huge_pages(heap: &mut Vec<u8>) {
+    let start = heap.as_mut_ptr();
+    let skip = start.align_offset(PAGE); // madvise wants a page-aligned start
+    let len = (heap.capacity() - skip) / PAGE * PAGE;
+    let Some(aligned) = std::ptr::NonNull::new(start.wrapping_add(skip)) else {
+        return;
+    };
+    // SAFETY: the range lies inside the Vec's allocation; the advice changes
+    // how the kernel backs it, not its contents. It fails harmlessly
+    // (EINVAL) on kernels built without transparent huge pages.
+    let _ = unsafe { madvise(aligned.cast(), len, MmapAdvise::MADV_NOHUGEPAGE) };
 }
 
 fn median(mut runs: Vec<Duration>) -> Duration {
@@ -94,22 +116,34 @@ fn main() {
         "this measurement forks: it must stay single-threaded"
     );
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let thp =
-        std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled").unwrap_or_default();
     println!(
-        "{cpus} CPUs, {} build, transparent huge pages: {}, median of {REPS} runs ({COW_REPS} of the copying child)",
+        "{cpus} CPUs, {} build, 4 KiB pages (huge pages refused), median of {REPS} runs ({COW_REPS} of the copying child)",
         if cfg!(debug_assertions) { "debug" } else { "release" },
-        thp.trim()
     );
 
     // Reserve 1 GiB of address space once. malloc hands a block this big
     // straight to mmap, which maps it without backing it by any RAM yet.
     let mut heap: Vec<u8> = Vec::with_capacity(*SIZES.last().unwrap());
+    refuse_huge_pages(&mut heap);
     let mut touched = 0;
 
     println!();
     println!("  touched | page tables   touched/512 |  fork()  fork+exit+wait  child writes all | Command  Command+pre_exec");
     for size in SIZES {
+        // This step needs the pages still to touch, plus a full copy of all
+        // of them for the child that writes every page. Stop before a size
+        // that would push the machine into swap or the OOM killer.
+        let needed = (size - touched) + size + 64 * MIB;
+        let available = proc_field("/proc/meminfo", "MemAvailable:") * 1024;
+        if needed > available {
+            println!(
+                "{:>5} MiB | skipped: needs {} MiB, MemAvailable is {} MiB",
+                size / MIB,
+                needed / MIB,
+                available / MIB
+            );
+            break;
+        }
         touch(&mut heap, touched, size);
         touched = size;
         let pte_kib = status_kib("VmPTE:");
