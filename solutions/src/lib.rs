@@ -19,8 +19,8 @@
 //! Standard library only: everything the pool needs (a multi-producer
 //! channel, a mutex, `catch_unwind`) is in `std`, so the solution uses
 //! nothing a student could not. (crossbeam's multi-consumer channel would
-//! let the workers share the receiver without the mutex; the bench on the
-//! "Then measure it" page shows what the mutex costs.)
+//! let the workers share the receiver without the mutex; the "Then measure
+//! it" page compares this design with pools that avoid the shared lock.)
 
 // ANCHOR: step2
 use std::any::Any;
