@@ -31,9 +31,7 @@ pub fn write(root: &Path) -> Result<PathBuf, String> {
             copy_dir(&exercises.join(part), &crate_dir.join(part)).map_err(|e| format!("copying exercises/{part}: {e}"))?;
         }
     }
-    let manifest = std::fs::read_to_string(exercises.join("Cargo.toml")).map_err(|e| e.to_string())?;
-    let workspace = std::fs::read_to_string(root.join("Cargo.toml")).map_err(|e| e.to_string())?;
-    std::fs::write(crate_dir.join("Cargo.toml"), standalone_manifest(&manifest, &workspace)?).map_err(|e| e.to_string())?;
+    std::fs::write(crate_dir.join("Cargo.toml"), exercises_manifest(root)?).map_err(|e| e.to_string())?;
     std::fs::write(crate_dir.join("README.md"), README).map_err(|e| e.to_string())?;
 
     let downloads = root.join("src/downloads");
@@ -58,6 +56,14 @@ fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
         if path.is_dir() { copy_dir(&path, &target)? } else { std::fs::copy(&path, &target).map(|_| ())? }
     }
     Ok(())
+}
+
+/// `exercises/Cargo.toml` made to build outside the workspace (the starter
+/// bundle, and the scratch copies `cargo xtask lab2` grades).
+pub fn exercises_manifest(root: &Path) -> Result<String, String> {
+    let manifest = std::fs::read_to_string(root.join("exercises/Cargo.toml")).map_err(|e| e.to_string())?;
+    let workspace = std::fs::read_to_string(root.join("Cargo.toml")).map_err(|e| e.to_string())?;
+    standalone_manifest(&manifest, &workspace)
 }
 
 /// The crate's manifest with every `key.workspace = true` replaced by the

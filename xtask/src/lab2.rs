@@ -58,7 +58,7 @@ pub fn run(root: &Path) -> Result<(), String> {
     let scratch = root.join("target/lab2-scratch");
     let target = root.join("target/lab2-target");
     fs::create_dir_all(&scratch).map_err(|e| format!("creating {}: {e}", scratch.display()))?;
-    let manifest = standalone_manifest(root)?;
+    let manifest = crate::bundle::exercises_manifest(root)?;
 
     let mut candidates = vec![
         ("skeleton".to_string(), root.join("exercises/src/lib.rs"), Expect::FailsEveryStep),
@@ -315,51 +315,4 @@ fn write_if_changed(path: &Path, content: &[u8]) -> Result<(), String> {
         fs::create_dir_all(parent).map_err(|e| e.to_string())?;
     }
     fs::write(path, content).map_err(|e| format!("{}: {e}", path.display()))
-}
-
-/// `exercises/Cargo.toml` with every `key.workspace = true` replaced by the
-/// workspace's value, and an empty `[workspace]` so it builds on its own.
-fn standalone_manifest(root: &Path) -> Result<String, String> {
-    let manifest = fs::read_to_string(root.join("exercises/Cargo.toml")).map_err(|e| e.to_string())?;
-    let workspace = fs::read_to_string(root.join("Cargo.toml")).map_err(|e| e.to_string())?;
-    let mut out = String::new();
-    for line in manifest.lines() {
-        match line.split_once(".workspace = true") {
-            Some((key, rest)) => {
-                let key = key.trim();
-                let value = workspace_value(&workspace, key).ok_or_else(|| format!("exercises/Cargo.toml: no workspace value for `{key}`"))?;
-                out += &format!("{key} = {value}{rest}\n");
-            }
-            None => out += &format!("{line}\n"),
-        }
-    }
-    Ok(out + "\n# A scratch copy for `cargo xtask lab2`: outside the course's workspace.\n[workspace]\n")
-}
-
-fn workspace_value(workspace: &str, key: &str) -> Option<String> {
-    let mut section = "";
-    for line in workspace.lines() {
-        let t = line.trim();
-        if t.starts_with('[') {
-            section = t;
-        } else if matches!(section, "[workspace.package]" | "[workspace.dependencies]") {
-            if let Some((k, v)) = t.split_once('=') {
-                if k.trim() == key {
-                    return Some(v.trim().to_string());
-                }
-            }
-        }
-    }
-    None
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn workspace_values_are_found() {
-        let ws = "[workspace]\nmembers = []\n[workspace.package]\nedition = \"2021\"\n[workspace.dependencies]\nlibc = \"0.2\"\n";
-        assert_eq!(super::workspace_value(ws, "libc").as_deref(), Some("\"0.2\""));
-        assert_eq!(super::workspace_value(ws, "edition").as_deref(), Some("\"2021\""));
-        assert_eq!(super::workspace_value(ws, "members"), None);
-    }
 }
