@@ -6,9 +6,9 @@
 //! 1. the shipped skeleton, which must fail every step, fast, with
 //!    "not implemented yet" messages;
 //! 2. the reference solution, which must pass every test;
-//! 3. every broken pool in `xtask/lab2-mutants/`, each of which must be
-//!    rejected within a time bound, by (at least) the step its header names
-//!    (`//! caught-by: stepN`).
+//! 3. every broken pool in `xtask/lab2-mutants/` (edits of the reference
+//!    solution, see `mutate`), each of which must be rejected within a time
+//!    bound, by (at least) the step its header names (`# caught-by: stepN`).
 //!
 //! Each scratch crate lives in `target/lab2-scratch/<name>/` with its own
 //! `[workspace]` table and the workspace's `Cargo.lock`, as package
@@ -60,15 +60,17 @@ pub fn run(root: &Path) -> Result<(), String> {
     fs::create_dir_all(&scratch).map_err(|e| format!("creating {}: {e}", scratch.display()))?;
     let manifest = crate::bundle::exercises_manifest(root)?;
 
+    let read = |path: PathBuf| fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()));
+    let solution = read(root.join("solutions/src/lib.rs"))?;
     let mut candidates = vec![
-        ("skeleton".to_string(), root.join("exercises/src/lib.rs"), Expect::FailsEveryStep),
-        ("solution".to_string(), root.join("solutions/src/lib.rs"), Expect::Passes),
+        ("skeleton".to_string(), read(root.join("exercises/src/lib.rs"))?, Expect::FailsEveryStep),
+        ("solution".to_string(), solution.clone(), Expect::Passes),
     ];
     let mut mutants: Vec<PathBuf> = fs::read_dir(root.join("xtask/lab2-mutants"))
         .map_err(|e| format!("xtask/lab2-mutants: {e}"))?
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
+        .filter(|p| p.extension().is_some_and(|x| x == "mutant"))
         .collect();
     mutants.sort();
     if mutants.len() < 10 {
@@ -76,13 +78,8 @@ pub fn run(root: &Path) -> Result<(), String> {
     }
     for path in mutants {
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
-        let text = fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let step = text
-            .lines()
-            .find_map(|l| l.trim_start_matches("//!").trim().strip_prefix("caught-by:").map(|s| s.trim().to_string()))
-            .filter(|s| STEPS.contains(&s.as_str()))
-            .ok_or_else(|| format!("{}: no `//! caught-by: stepN` line in its header", path.display()))?;
-        candidates.push((name, path, Expect::Rejected(step)));
+        let (step, lib) = mutate(&solution, &read(path.clone())?).map_err(|e| format!("{}: {e}", path.display()))?;
+        candidates.push((name, lib, Expect::Rejected(step)));
     }
 
     let mut rows = Vec::new();
@@ -275,12 +272,35 @@ fn manifest_for(manifest: &str, candidate: &str) -> Result<String, String> {
         .replacen("[lib]\n", "[lib]\nname = \"exercises\"\n", 1))
 }
 
+/// A broken pool from its `.mutant` file: the step that must catch it (the
+/// header's `# caught-by: stepN`) and the reference solution, ANCHOR lines
+/// removed, with each `--- reference` block replaced by the `+++ mutant`
+/// block after it. Written as edits of the reference, a mutant cannot drift
+/// from it: a block that no longer matches exactly once is an error.
+fn mutate(solution: &str, spec: &str) -> Result<(String, String), String> {
+    let step = spec
+        .lines()
+        .take_while(|l| l.starts_with('#') || l.is_empty())
+        .find_map(|l| l.trim_start_matches('#').trim().strip_prefix("caught-by:").map(|s| s.trim().to_string()))
+        .filter(|s| STEPS.contains(&s.as_str()))
+        .ok_or("no `# caught-by: stepN` line in its header")?;
+    let mut lib: String = solution.lines().filter(|l| !l.trim_start().starts_with("// ANCHOR")).map(|l| format!("{l}\n")).collect();
+    let body = spec.split_once("--- reference\n").ok_or("no `--- reference` block")?.1;
+    for (n, edit) in body.split("--- reference\n").enumerate() {
+        let (find, replace) = edit.split_once("+++ mutant\n").ok_or(format!("edit {}: no `+++ mutant` line", n + 1))?;
+        match lib.matches(find).count() {
+            1 => lib = lib.replacen(find, replace, 1),
+            k => return Err(format!("edit {}: its reference block occurs {k} times in solutions/src/lib.rs (must be once: was the solution changed?)", n + 1)),
+        }
+    }
+    Ok((step, lib))
+}
+
 /// Makes `dir` a copy of the exercises crate with `lib` as its `src/lib.rs`.
-fn prepare(root: &Path, dir: &Path, manifest: &str, lib: &Path) -> Result<(), String> {
-    let lib_text = fs::read(lib).map_err(|e| format!("{}: {e}", lib.display()))?;
+fn prepare(root: &Path, dir: &Path, manifest: &str, lib_text: &str) -> Result<(), String> {
     write_if_changed(&dir.join("Cargo.toml"), manifest.as_bytes())?;
     write_if_changed(&dir.join("Cargo.lock"), &fs::read(root.join("Cargo.lock")).map_err(|e| format!("Cargo.lock: {e}"))?)?;
-    write_if_changed(&dir.join("src/lib.rs"), &lib_text)?;
+    write_if_changed(&dir.join("src/lib.rs"), lib_text.as_bytes())?;
     sync_dir(&root.join("exercises/tests"), &dir.join("tests"))
 }
 
@@ -315,4 +335,24 @@ fn write_if_changed(path: &Path, content: &[u8]) -> Result<(), String> {
         fs::create_dir_all(parent).map_err(|e| e.to_string())?;
     }
     fs::write(path, content).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    const SOLUTION: &str = "// ANCHOR: step1\nfn a() { 1 }\n// ANCHOR_END: step1\nfn b() { 2 }\n";
+
+    #[test]
+    fn a_mutant_is_the_solution_with_its_edits() {
+        let spec = "# caught-by: step3\n\n--- reference\nfn b() { 2 }\n+++ mutant\nfn b() { 3 } // MUTANT\n";
+        let (step, lib) = super::mutate(SOLUTION, spec).unwrap();
+        assert_eq!(step, "step3");
+        assert_eq!(lib, "fn a() { 1 }\nfn b() { 3 } // MUTANT\n");
+    }
+
+    #[test]
+    fn an_edit_that_no_longer_matches_is_an_error() {
+        let spec = "# caught-by: step1\n--- reference\nfn c() {}\n+++ mutant\n";
+        assert!(super::mutate(SOLUTION, spec).unwrap_err().contains("occurs 0 times"));
+        assert!(super::mutate(SOLUTION, "--- reference\nfn a() { 1 }\n+++ mutant\n").is_err(), "no caught-by line");
+    }
 }
