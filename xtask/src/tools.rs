@@ -42,7 +42,10 @@ pub fn ensure() -> Result<std::ffi::OsString, String> {
     }
     for (binary, krate, version) in missing {
         eprintln!("xtask: installing {krate} {version} into {} (a few minutes, once)", root().display());
-        let status = Command::new(env!("CARGO"))
+        // `cargo` through rustup's proxy, not the toolchain's own binary: the
+        // proxy pins the toolchain for the whole build, and a dependency of
+        // mdbook-quiz ships a rust-toolchain file asking for Rust 1.43.
+        let status = Command::new("cargo")
             .args(["install", "--locked", "--quiet", "--root"])
             .arg(root())
             .arg(format!("{krate}@{version}"))
