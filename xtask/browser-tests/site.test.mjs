@@ -203,7 +203,8 @@ for (const { md } of chapters) {
 // ---- the print page has the whole chapter ----
 {
   const { context, page, problems } = await openPage('print.html');
-  const text = await page.locator('main').innerText();
+  // textContent, not innerText: the print page is long, and innerText depends on layout.
+  const text = await page.locator('main').textContent();
   for (const { title, md } of chapters) {
     const h1 = fs.readFileSync(path.join(repo, 'src', md), 'utf8').match(/^# (.+)$/m)?.[1]?.replace(/[`*_]/g, '');
     if (h1 && !text.includes(h1)) fail('print.html', `missing the chapter "${title}" (heading "${h1}")`);
