@@ -70,16 +70,9 @@ fn locate_formula(root: &Path, line: &str) -> String {
     };
     let formula = formula.replace("\\\\", "\\");
     let mut places = Vec::new();
-    let mut stack = vec![root.join("src")];
-    while let Some(dir) = stack.pop() {
-        for path in std::fs::read_dir(&dir).into_iter().flatten().flatten().map(|e| e.path()) {
-            if path.is_dir() {
-                stack.push(path);
-            } else if let Ok(text) = std::fs::read_to_string(&path) {
-                for (n, _) in text.lines().enumerate().filter(|(_, l)| l.contains(&formula)) {
-                    places.push(format!("{}:{}", path.strip_prefix(root).unwrap_or(&path).display(), n + 1));
-                }
-            }
+    for (path, text) in crate::files_under(&root.join("src"), &["md"]) {
+        for (n, _) in text.lines().enumerate().filter(|(_, l)| l.contains(&formula)) {
+            places.push(format!("{}:{}", path.strip_prefix(root).unwrap_or(&path).display(), n + 1));
         }
     }
     format!("{} (bad formula at {})", line, if places.is_empty() { "an unknown place".into() } else { places.join(", ") })
@@ -105,18 +98,10 @@ pub fn links(root: &Path, args: &[String]) -> Result<(), String> {
         .map_err(|e| format!("cannot run mdbook: {e}"))?;
     if external {
         let links = regex::Regex::new(r"https?://[^\s)>\]`\x22']+").unwrap();
-        let mut found: Vec<String> = Vec::new();
-        let mut stack = vec![root.join("src")];
-        while let Some(dir) = stack.pop() {
-            for path in std::fs::read_dir(&dir).into_iter().flatten().flatten().map(|e| e.path()) {
-                if path.is_dir() {
-                    stack.push(path);
-                } else if path.extension().is_some_and(|e| e == "md") {
-                    let text = std::fs::read_to_string(&path).unwrap_or_default();
-                    found.extend(links.find_iter(&text).map(|m| m.as_str().to_string()));
-                }
-            }
-        }
+        let mut found: Vec<String> = crate::files_under(&root.join("src"), &["md"])
+            .iter()
+            .flat_map(|(_, text)| links.find_iter(text).map(|m| m.as_str().to_string()).collect::<Vec<_>>())
+            .collect();
         found.sort();
         found.dedup();
         println!("{} external links (followed by mdbook-linkcheck2):\n  {}", found.len(), found.join("\n  "));

@@ -67,6 +67,25 @@ fn main() {
     }
 }
 
+/// Every file under `dir` whose name ends in one of `exts`, with its text.
+pub fn files_under(dir: &Path, exts: &[&str]) -> Vec<(PathBuf, String)> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for path in std::fs::read_dir(&dir).into_iter().flatten().flatten().map(|e| e.path()) {
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| exts.iter().any(|x| e == *x)) {
+                if let Ok(text) = std::fs::read_to_string(&path) {
+                    files.push((path, text));
+                }
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
@@ -97,17 +116,7 @@ fn originality(root: &Path) -> Result<(), String> {
 
 /// A listing no page names is a listing no reader finds.
 fn listings_on_pages(root: &Path) -> Result<(), String> {
-    let mut pages = String::new();
-    let mut stack = vec![root.join("src")];
-    while let Some(dir) = stack.pop() {
-        for path in std::fs::read_dir(&dir).map_err(|e| e.to_string())?.flatten().map(|e| e.path()) {
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "md") {
-                pages += &std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
-            }
-        }
-    }
+    let pages: String = files_under(&root.join("src"), &["md"]).into_iter().map(|(_, text)| text).collect();
     let mut orphans: Vec<String> = std::fs::read_dir(root.join("listings"))
         .map_err(|e| e.to_string())?
         .flatten()
@@ -131,20 +140,7 @@ fn without_solutions(root: &Path) -> Result<(), String> {
         .filter_map(|l| l.split_once("](").and_then(|(_, r)| r.split_once(".md)")))
         .map(|(page, _)| format!("{page}.html"))
         .collect();
-    let site_text = |dir: &Path| -> String {
-        let mut text = String::new();
-        let mut stack = vec![dir.to_path_buf()];
-        while let Some(dir) = stack.pop() {
-            for path in std::fs::read_dir(&dir).into_iter().flatten().flatten().map(|e| e.path()) {
-                if path.is_dir() {
-                    stack.push(path);
-                } else if path.extension().is_some_and(|e| e == "html" || e == "js") {
-                    text += &std::fs::read_to_string(&path).unwrap_or_default();
-                }
-            }
-        }
-        text
-    };
+    let site_text = |dir: &Path| -> String { files_under(dir, &["html", "js"]).into_iter().map(|(_, text)| text).collect() };
     let full = site_text(&root.join("book"));
     if pages.is_empty() || pages.iter().any(|t| !full.contains(t.as_str())) {
         return Err(format!("the full site should list the solution pages {pages:?}; build it first"));

@@ -126,18 +126,11 @@ pub fn check(root: &Path, only: &[String]) -> Result<(), String> {
 /// The pages that include a listing's output, for the error message.
 fn pages_showing(root: &Path, name: &str) -> Vec<String> {
     let needle = format!("{name}/output.txt");
-    let mut pages = Vec::new();
-    let mut stack = vec![root.join("src")];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if std::fs::read_to_string(&path).is_ok_and(|t| t.contains(&needle)) {
-                pages.push(path.strip_prefix(root).unwrap_or(&path).display().to_string());
-            }
-        }
-    }
+    let mut pages: Vec<String> = crate::files_under(&root.join("src"), &["md"])
+        .into_iter()
+        .filter(|(_, text)| text.contains(&needle))
+        .map(|(path, _)| path.strip_prefix(root).unwrap_or(&path).display().to_string())
+        .collect();
     if pages.is_empty() {
         pages.push("no page!".into());
     }
