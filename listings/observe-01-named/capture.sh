@@ -2,7 +2,7 @@
 # Regenerates the captures shown on the "Observing processes and threads"
 # page: runs the listing, looks at it with ps, /proc and strace, and writes
 # one text file per command (first line: the command, with the real pid).
-# Needs procps (ps) and strace: apt-get install procps strace
+# Needs procps (ps, top) and strace: apt-get install procps strace
 set -eu
 cd "$(dirname "$0")"
 cargo build -q -p observe-01-named
@@ -24,6 +24,9 @@ capture ps-forest.txt "ps --forest -o pid,ppid,nlwp,stat,cmd -p $pid --ppid $pid
 capture proc-task.txt "ls /proc/$pid/task; for t in /proc/$pid/task/*; do echo \"\$t: \$(cat \$t/comm)\"; done"
 capture proc-status.txt "grep -E '^(Name|Pid|Tgid|Threads|voluntary_ctxt_switches|nonvoluntary_ctxt_switches)' /proc/$pid/status"
 capture proc-task-ctxt.txt "grep -H ctxt /proc/$pid/task/*/status"
+# htop is full-screen; top's batch mode prints the same thread view once.
+kids=$(ps --ppid "$pid" -o pid= | tr -s ' \n' ',' | sed 's/^,//; s/,$//')
+capture top-H.txt "top -H -b -n 1 -w 100 -p $pid${kids:+,$kids} | sed -n '/PID/,\$p'"
 wait "$pid"
 
 # strace writes to stderr; the listing's own stdout is thrown away.
