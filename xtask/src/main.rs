@@ -24,8 +24,11 @@ usage: cargo xtask <command> [args]
                        --no-solutions leaves the solutions out
   build [ARGS]         build the site into book/, failing on any warning;
                        --no-solutions leaves the solutions out, -d DIR elsewhere
-  outputs [LISTING..]  rerun listings and rewrite their output.txt
-  check-outputs [L..]  fail if a listing's output drifted from its output.txt
+  outputs [LISTING..]  rerun listings, rewrite their output.txt, redraw the
+                       figures drawn from them
+  figures              redraw the figures from the current output.txt files
+  check-outputs [L..]  fail if a listing's output drifted from its output.txt,
+                       or a figure is not drawn from it
   bad-input            prove the checks reject broken includes, anchors, code,
                        formulas and drifted outputs (scratch books)
   lab2                 prove Lab 2's graded suite: the skeleton fails every
@@ -48,6 +51,7 @@ fn main() {
         "build" => book::build(&root, rest),
         "hide-solutions" => book::hide_solutions(rest),
         "outputs" => outputs::regenerate(&root, rest),
+        "figures" => outputs::redraw(&root, &[]),
         "check-outputs" => outputs::check(&root, rest),
         "bad-input" => bad_input::check(&root),
         "browser" => browser::check(&root),

@@ -88,13 +88,57 @@ pub fn run(root: &Path, listing: &Listing) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
+/// A figure of the book drawn from a listing's `output.txt` by a program of
+/// that listing, so that the picture always shows the run the page prints.
+struct Figure {
+    listing: &'static str,
+    bin: &'static str,
+    args: &'static [&'static str],
+    svg: &'static str,
+}
+
+const FIGURES: &[Figure] = &[Figure {
+    listing: "switch-03-working-set",
+    bin: "working-set-plot",
+    // The caches of the machine that made output.txt (lscpu), which the
+    // page names; the program would otherwise read the current machine's.
+    args: &["--caches", "L1d=32K,L2=1M,L3=32M"],
+    svg: "src/switch/working-set.svg",
+}];
+
+/// Runs a figure's program on its listing's output.txt; returns the SVG.
+fn draw(root: &Path, figure: &Figure) -> Result<String, String> {
+    let output = root.join("listings").join(figure.listing).join("output.txt");
+    let input = std::fs::File::open(&output).map_err(|e| format!("{}: {e}", output.display()))?;
+    let run = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["run", "--quiet", "--package", figure.listing, "--bin", figure.bin, "--"])
+        .args(figure.args)
+        .current_dir(root)
+        .stdin(input)
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !run.status.success() {
+        return Err(format!("drawing {} failed:\n{}", figure.svg, String::from_utf8_lossy(&run.stderr)));
+    }
+    String::from_utf8(run.stdout).map_err(|e| format!("{}: not UTF-8: {e}", figure.svg))
+}
+
+/// Redraws the figures of the given listings (all when `only` is empty).
+pub fn redraw(root: &Path, only: &[String]) -> Result<(), String> {
+    for figure in FIGURES.iter().filter(|f| only.is_empty() || only.iter().any(|o| o == f.listing)) {
+        eprintln!("xtask: drawing {} from listings/{}/output.txt", figure.svg, figure.listing);
+        std::fs::write(root.join(figure.svg), draw(root, figure)?).map_err(|e| format!("{}: {e}", figure.svg))?;
+    }
+    Ok(())
+}
+
 pub fn regenerate(root: &Path, only: &[String]) -> Result<(), String> {
     for listing in listings(root, only)? {
         eprintln!("xtask: running {} ({})", listing.name, listing.command);
         let out = run(root, &listing)?;
         std::fs::write(listing.dir.join("output.txt"), format!("$ {}\n{out}", listing.command)).map_err(|e| e.to_string())?;
     }
-    Ok(())
+    redraw(root, only)
 }
 
 pub fn check(root: &Path, only: &[String]) -> Result<(), String> {
@@ -119,7 +163,24 @@ pub fn check(root: &Path, only: &[String]) -> Result<(), String> {
             ));
         }
     }
-    println!("outputs: {} listings checked, {} drifted", listings.len(), failures.len());
+    // The figures of the listings just checked (a scratch book has none).
+    let figures: Vec<&Figure> = FIGURES.iter().filter(|f| listings.iter().any(|l| l.name == f.listing)).collect();
+    for figure in &figures {
+        match draw(root, figure) {
+            Ok(svg) if std::fs::read_to_string(root.join(figure.svg)).is_ok_and(|old| old == svg) => {}
+            Ok(_) => failures.push(format!(
+                "{} is not the plot of listings/{}/output.txt (missing, or drawn from another run); run `cargo xtask figures`",
+                figure.svg, figure.listing
+            )),
+            Err(e) => failures.push(e),
+        }
+    }
+    println!(
+        "outputs: {} listings checked, {} figures redrawn and compared, {} problem(s)",
+        listings.len(),
+        figures.len(),
+        failures.len()
+    );
     if failures.is_empty() { Ok(()) } else { Err(failures.join("\n\n")) }
 }
 
