@@ -176,7 +176,7 @@ pub fn check(root: &Path, only: &[String]) -> Result<(), String> {
         }
     }
     println!(
-        "outputs: {} listings checked, {} figures redrawn and compared, {} problem(s)",
+        "outputs: {} listings and {} figures checked, {} problem(s)",
         listings.len(),
         figures.len(),
         failures.len()

@@ -143,8 +143,8 @@ fn run_scenario(scenario: &str, timeout: Duration) {
         }
         thread::sleep(Duration::from_millis(20));
     };
-    match status {
-        Some(status) => println!("  child exited by itself ({status})"),
+    let verdict = match status {
+        Some(status) => format!("  child exited by itself ({status})"),
         None => {
             println!("  child still running after {} ms; its threads:", timeout.as_millis());
             for t in threads_of(pid) {
@@ -152,10 +152,13 @@ fn run_scenario(scenario: &str, timeout: Duration) {
             }
             child.kill().unwrap();
             let status = child.wait().unwrap(); // reap it
-            println!("  killed it ({status})");
+            format!("  killed it ({status})")
         }
-    }
+    };
+    // The child is gone, so its pipe ends: let the echo thread print the
+    // child's last lines before the verdict, however late it was scheduled.
     let finished = echo.join().unwrap();
+    println!("{verdict}");
     println!("  jobs finished: {finished} of {JOBS}");
 }
 
