@@ -161,11 +161,11 @@ fn svg(rows: &[Row], caches: &[(String, f64)], machine: &str) -> String {
 
     // The three series, as lines with a dot per measurement.
     for (name, colour, value) in series {
-        let points: Vec<String> = rows.iter().map(|r| format!("{:.1},{:.1}", x(r.kib), y(value(r)))).collect();
-        writeln!(s, r#"<polyline fill="none" stroke="{colour}" stroke-width="2.5" points="{}"><title>{name}</title></polyline>"#, points.join(" ")).unwrap();
-        for (r, p) in rows.iter().zip(&points) {
-            let (px, py) = p.split_once(',').unwrap();
-            writeln!(s, r#"<circle cx="{px}" cy="{py}" r="3.5" fill="{colour}"><title>{name}: {} µs</title></circle>"#, value(r)).unwrap();
+        let points: Vec<(f64, f64)> = rows.iter().map(|r| (x(r.kib), y(value(r)))).collect();
+        let line: Vec<String> = points.iter().map(|(px, py)| format!("{px:.1},{py:.1}")).collect();
+        writeln!(s, r#"<polyline fill="none" stroke="{colour}" stroke-width="2.5" points="{}"><title>{name}</title></polyline>"#, line.join(" ")).unwrap();
+        for (r, (px, py)) in rows.iter().zip(&points) {
+            writeln!(s, r#"<circle cx="{px:.1}" cy="{py:.1}" r="3.5" fill="{colour}"><title>{name}: {} µs</title></circle>"#, value(r)).unwrap();
         }
     }
     writeln!(s, r##"<rect x="{left}" y="{top}" width="{}" height="{}" fill="none" stroke="#555555"/>"##, w - left - right, h - top - bottom).unwrap();
