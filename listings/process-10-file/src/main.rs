@@ -1,6 +1,8 @@
-//! IPC 5/5, a file: the simplest channel, and the only one here that
-//! survives the processes (and a reboot). Readers must know when a writer
-//! is finished: here the writer renames a complete file into place.
+//! IPC 5/5, a file: the simplest channel, and the only one here that can
+//! keep its data across a reboot (on a disk-backed file system, after an
+//! fsync, which this reader, waiting right now, does not need).
+//! Readers must know when a writer is finished: here the writer renames a
+//! complete file into place.
 use nix::sys::wait::waitpid;
 use nix::unistd::{fork, getpid, ForkResult};
 

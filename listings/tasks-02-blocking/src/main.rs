@@ -1,11 +1,13 @@
 //! Ten tasks that each wait 100 ms, four ways. A task gives its worker
-//! thread back only at an `.await`; a blocking call keeps the thread, and
-//! every other task on it waits too. Bounded: about two seconds in all.
+//! thread back only at an `.await`; a blocking call keeps the thread. Then,
+//! on the multi-thread runtime, which tasks a blocked worker holds up and
+//! which the other worker takes over. Bounded: about three seconds in all.
 use std::time::{Duration, Instant};
 use tokio::runtime::{Builder, Runtime};
 
 const TASKS: u32 = 10;
 const WAIT: Duration = Duration::from_millis(100);
+const BLOCK: Duration = Duration::from_millis(500);
 
 // ANCHOR: run
 /// Spawns TASKS copies of `task` on `rt`, waits for all of them, and
@@ -39,6 +41,42 @@ where
 }
 // ANCHOR_END: run
 
+// ANCHOR: lifo
+/// On the multi-thread runtime, one task spawns five short tasks and then
+/// blocks its worker thread. Prints when each short task ran, and whether it
+/// ran on the blocked worker or on the other one.
+fn blocked_worker(rt: &Runtime) {
+    let ran: Vec<(u32, u128, bool)> = rt.block_on(async {
+        let spawner = tokio::spawn(async {
+            let blocked = std::thread::current().id();
+            let start = Instant::now();
+            // Spawned from a worker: each new task goes to this worker's
+            // LIFO slot, pushing the one before it into its run queue.
+            let short: Vec<_> = (0..5)
+                .map(|i| {
+                    tokio::spawn(async move {
+                        let here = std::thread::current().id() == blocked;
+                        (i, start.elapsed().as_millis(), here)
+                    })
+                })
+                .collect();
+            std::thread::sleep(BLOCK); // this worker is stuck until BLOCK ends
+            short
+        });
+        let mut ran = Vec::new();
+        for h in spawner.await.unwrap() {
+            ran.push(h.await.unwrap());
+        }
+        ran
+    });
+    println!("multi-thread runtime, 2 workers: a task spawns 5 short tasks, then std::thread::sleep({} ms)", BLOCK.as_millis());
+    for (i, ms, on_blocked) in ran {
+        let worker = if on_blocked { "the blocked worker" } else { "the other worker" };
+        println!("  task {i} ran at {ms} ms, on {worker}");
+    }
+}
+// ANCHOR_END: lifo
+
 fn main() {
     // ANCHOR: four
     let one_thread = Builder::new_current_thread().enable_time().build().unwrap();
@@ -58,4 +96,5 @@ fn main() {
         tokio::task::spawn_blocking(|| std::thread::sleep(WAIT)).await.unwrap();
     });
     // ANCHOR_END: four
+    blocked_worker(&two_workers);
 }
