@@ -272,7 +272,7 @@ fn main() {
     let mut lab = Lab { figures: Vec::new(), step: 0, started: Instant::now() };
 
     // Creation first, while this process is still small: fork copies the
-    // page tables, so its cost grows with the parent's mapped memory.
+    // page tables, so its cost grows with the memory the parent has touched.
     let per_unit = "per unit: create, run nothing, wait";
     lab.time(&b, &o, "creation", "fork_exit_wait", "fork + _exit + waitpid", "process", per_unit, 100_000, create::fork_exit_wait);
     lab.time(&b, &o, "creation", "fork_exec_true", "fork + exec /bin/true + waitpid", "process", per_unit, 100_000, |n| create::fork_exec_wait("/bin/true", n));
