@@ -27,8 +27,9 @@ const HOPS_PER_BATCH: usize = 480; // about 1 to 3 ms per batch
 const BATCHES: usize = 12;
 const WARM_UP_LAPS: usize = 20;
 /// Each ring is built this many times per kind, threads and processes
-/// alternating, so that a burst of load hits both kinds alike.
-const ROUNDS: usize = 5;
+/// alternating, so that a burst of load hits both kinds alike (fewer in a
+/// debug build, which is for trying the listing, not for its figures).
+const ROUNDS: usize = if cfg!(debug_assertions) { 2 } else { 5 };
 
 // ANCHOR: member
 /// One member of the ring: wait for the token, touch its pages, pass the
