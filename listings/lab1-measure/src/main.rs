@@ -95,7 +95,9 @@ impl Budget {
                 io: (8, Duration::from_millis(1)),
                 io_units: vec![1, 8],
                 work_repeats: 2,
-                pipe_loops: 1000,
+                // perf times its own fork and wait too: fewer loops than
+                // this and they are a visible share of its figure.
+                pipe_loops: 10_000,
                 free_loops: 200,
                 forks: 20,
                 rounds: 2,
@@ -218,6 +220,18 @@ fn run_probe(args: &[String]) -> ! {
             std::hint::black_box(&ballast);
             values.into_iter().map(|v| ("ns per fork + exit + wait", v)).collect()
         }
+        Some(kind @ ("pipe-processes" | "pipe-threads")) => {
+            // The pinned pipe ping-pong in a small, fresh, single-threaded
+            // process, as `perf bench sched pipe` runs it: the lab's own
+            // process is large and multi-threaded by the time the tools run.
+            let cpu: usize = args.get(2).and_then(|s| s.parse().ok()).expect("probe wants a CPU number");
+            let took = if kind == "pipe-processes" {
+                switch::pipe_pingpong_processes(n as u64, Some(cpu))
+            } else {
+                switch::pipe_pingpong_threads(n as u64, Some(cpu))
+            };
+            vec![("ns per pipe round trip", took.as_nanos() as f64 / n as f64)]
+        }
         Some("exec") => {
             let took = create::fork_exec_wait("/bin/true", n as u64);
             vec![("ns per fork + exec /bin/true + wait", took.as_nanos() as f64 / n as f64)]
@@ -258,7 +272,7 @@ fn main() {
     let mut lab = Lab { figures: Vec::new(), step: 0, started: Instant::now() };
 
     // Creation first, while this process is still small: fork copies the
-    // page tables, so its cost grows with the parent's mapped memory.
+    // page tables, so its cost grows with the memory the parent has touched.
     let per_unit = "per unit: create, run nothing, wait";
     lab.time(&b, &o, "creation", "fork_exit_wait", "fork + _exit + waitpid", "process", per_unit, 100_000, create::fork_exit_wait);
     lab.time(&b, &o, "creation", "fork_exec_true", "fork + exec /bin/true + waitpid", "process", per_unit, 100_000, |n| create::fork_exec_wait("/bin/true", n));
@@ -436,8 +450,14 @@ fn compare_with_tools(lab: &mut Lab, b: &Budget, cpu: usize, out: &mut Vec<Compa
     match tools::find_perf() {
         Some(perf) => {
             let pp = |threads, n, pin| tools::perf_pipe(&perf, threads, n, pin);
-            pair(lab, out, notes, rounds, "pipe round trip, 2 processes, pinned", "pipe_proc_pinned", true, || per(switch::pipe_pingpong_processes(loops, Some(cpu)), loops), "perf", pp(false, loops, Some(cpu)), tools::parse_perf);
-            pair(lab, out, notes, rounds, "pipe round trip, 2 threads, pinned", "pipe_thread_pinned", true, || per(switch::pipe_pingpong_threads(loops, Some(cpu)), loops), "perf", pp(true, loops, Some(cpu)), tools::parse_perf);
+            // The held pairs run the lab's loop in a fresh small process, as
+            // perf runs its own; the third pair runs it from this process
+            // (large, several threads), to show whether that matters here.
+            let (n, c) = (loops.to_string(), cpu.to_string());
+            let fresh = |kind: &str| probe_with(&[kind, &n, &c])[0].1;
+            pair(lab, out, notes, rounds, "pipe round trip, 2 processes, pinned (fresh process)", "pipe_proc_pinned", true, || fresh("pipe-processes"), "perf", pp(false, loops, Some(cpu)), tools::parse_perf);
+            pair(lab, out, notes, rounds, "pipe round trip, 2 threads, pinned (fresh process)", "pipe_thread_pinned", true, || fresh("pipe-threads"), "perf", pp(true, loops, Some(cpu)), tools::parse_perf);
+            pair(lab, out, notes, rounds, "pipe round trip, 2 processes, pinned, forked from the lab's own process", "pipe_proc_pinned", false, || per(switch::pipe_pingpong_processes(loops, Some(cpu)), loops), "perf", pp(false, loops, Some(cpu)), tools::parse_perf);
             pair(lab, out, notes, rounds, "pipe round trip, 2 processes, unpinned", "pipe_proc_free", false, || per(switch::pipe_pingpong_processes(free, None), free), "perf", pp(false, free, None), tools::parse_perf);
         }
         None => notes.push("perf not found (or `perf bench` does not run on this kernel): no perf comparison. Debian: apt-get install linux-perf.".into()),

@@ -107,3 +107,19 @@ fn bad_arguments_get_a_usage_error() {
     assert_eq!(missing.status.code(), Some(2), "lab1-chart on a missing file must fail with status 2");
     assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read"), "lab1-chart must say why it failed");
 }
+
+/// The held pipe pairs of the accuracy check run the lab's ping-pong in a
+/// fresh probe process; perf is not needed to check that the probe works.
+#[test]
+fn the_fresh_process_pipe_probes_print_one_positive_figure() {
+    let cpu = lab1_measure::switch::first_allowed_cpu().to_string();
+    for kind in ["pipe-processes", "pipe-threads"] {
+        let out = run(env!("CARGO_BIN_EXE_lab1-measure"), &["__probe", kind, "200", &cpu]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "probe {kind} failed (a partner that died, or a child not reaped?):\n{}", String::from_utf8_lossy(&out.stderr));
+        let (value, label) = stdout.trim().split_once('\t').unwrap_or_else(|| panic!("probe {kind}: expected one value<TAB>label line, got {stdout:?}"));
+        let ns: f64 = value.parse().unwrap_or_else(|_| panic!("probe {kind}: {value:?} is not a number"));
+        assert!(ns.is_finite() && ns > 0.0, "probe {kind}: a round trip must take a positive time, got {ns}");
+        assert_eq!(label, "ns per pipe round trip", "probe {kind}: unexpected label");
+    }
+}

@@ -13,6 +13,10 @@ use std::time::Instant;
 
 const ROUND_TRIPS: u32 = 400; // per batch: short, so some batches run undisturbed
 const BATCHES: usize = 50;
+/// The batches of a case are run in ROUNDS turns, threads and processes
+/// alternating, so that a burst of load from another program hits both.
+const ROUNDS: usize = 5;
+const PER_ROUND: usize = BATCHES / ROUNDS;
 
 // ANCHOR: bounce
 /// The echoing side: wait for a byte, send it back, `n` times.
@@ -34,7 +38,7 @@ fn echo(rx: &OwnedFd, tx: &OwnedFd, n: u32, cpu: Option<usize>) {
 /// on the same CPU. Returns µs per round trip for each batch.
 fn serve(rx: &OwnedFd, tx: &OwnedFd) -> Vec<f64> {
     let mut b = [0u8; 1];
-    (0..BATCHES)
+    (0..PER_ROUND)
         .map(|_| {
             let start = Instant::now();
             for _ in 0..ROUND_TRIPS {
@@ -74,7 +78,7 @@ fn between_threads(echo_cpu: Option<usize>) -> Run {
     let before = switches(UsageWho::RUSAGE_SELF); // every thread of this process
     let batches = thread::scope(|s| {
         // The new thread inherits this thread's CPU affinity.
-        s.spawn(|| echo(&a_rx, &b_tx, ROUND_TRIPS * BATCHES as u32, echo_cpu));
+        s.spawn(|| echo(&a_rx, &b_tx, ROUND_TRIPS * PER_ROUND as u32, echo_cpu));
         serve(&b_rx, &a_tx)
     });
     let after = switches(UsageWho::RUSAGE_SELF);
@@ -92,7 +96,7 @@ fn between_processes(echo_cpu: Option<usize>) -> Run {
     // take no lock in the child.
     let child = match unsafe { fork() }.expect("fork") {
         ForkResult::Child => {
-            echo(&a_rx, &b_tx, ROUND_TRIPS * BATCHES as u32, echo_cpu);
+            echo(&a_rx, &b_tx, ROUND_TRIPS * PER_ROUND as u32, echo_cpu);
             // SAFETY: leave without running the parent's destructors or
             // flushing stdio buffers the child inherited.
             unsafe { libc::_exit(0) }
@@ -112,24 +116,58 @@ fn between_processes(echo_cpu: Option<usize>) -> Run {
         involuntary: (me1.1 - me0.1) + (kids1.1 - kids0.1),
     }
 }
+
+/// Both kinds, alternating round by round; each Run gathers all its rounds.
+fn both(echo_cpu: Option<usize>) -> (Run, Run) {
+    let mut runs = (Run { batches: vec![], voluntary: 0, involuntary: 0 }, Run { batches: vec![], voluntary: 0, involuntary: 0 });
+    for _ in 0..ROUNDS {
+        for (run, next) in [(&mut runs.0, between_threads(echo_cpu)), (&mut runs.1, between_processes(echo_cpu))] {
+            run.batches.extend(next.batches);
+            run.voluntary += next.voluntary;
+            run.involuntary += next.involuntary;
+        }
+    }
+    runs
+}
 // ANCHOR_END: cases
 
 // ANCHOR: syscalls
 /// The same four system calls with no switch: write a byte into a pipe and
 /// read it straight back, in one thread. The pipe is never empty when read,
-/// so nobody sleeps.
+/// so nobody sleeps. µs per round trip's worth, fastest batch (as for the
+/// ping-pong, the batch least disturbed by other programs).
 fn pipe_calls_alone() -> f64 {
     let (rx, tx) = pipe().unwrap();
     let mut b = [0u8; 1];
-    let n = ROUND_TRIPS * BATCHES as u32;
-    let start = Instant::now();
-    for _ in 0..n {
-        for _ in 0..2 {
-            write(&tx, &b).unwrap();
-            read(&rx, &mut b).unwrap();
-        }
-    }
-    start.elapsed().as_secs_f64() * 1e6 / n as f64
+    fastest(&(0..BATCHES)
+        .map(|_| {
+            let start = Instant::now();
+            for _ in 0..ROUND_TRIPS {
+                for _ in 0..2 {
+                    write(&tx, &b).unwrap();
+                    read(&rx, &mut b).unwrap();
+                }
+            }
+            start.elapsed().as_secs_f64() * 1e6 / ROUND_TRIPS as f64
+        })
+        .collect::<Vec<_>>())
+}
+
+/// Entering and leaving the kernel with no work inside: `getppid` only
+/// reads a field of the task. Called through `syscall` so that no library
+/// can answer it from a cache. Returns µs per call, fastest batch.
+fn null_syscall() -> f64 {
+    let n = 4 * ROUND_TRIPS; // as many calls as a batch of round trips makes
+    fastest(&(0..BATCHES)
+        .map(|_| {
+            let start = Instant::now();
+            for _ in 0..n {
+                // SAFETY: getppid takes no arguments and cannot fail.
+                std::hint::black_box(unsafe { libc::syscall(libc::SYS_getppid) });
+            }
+            start.elapsed().as_secs_f64() * 1e6 / n as f64
+        })
+        .collect::<Vec<_>>())
 }
 // ANCHOR_END: syscalls
 
@@ -183,14 +221,17 @@ fn main() {
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     println!("machine: {cpus} CPUs, Linux {}, {} build", kernel.trim(),
         if cfg!(debug_assertions) { "debug" } else { "release" });
-    println!("each case: {BATCHES} batches of {ROUND_TRIPS} round trips; a round trip is 2 one-byte writes and 2 reads");
+    println!("each case: {BATCHES} batches of {ROUND_TRIPS} round trips, in {ROUNDS} rounds alternating threads and processes;");
+    println!("a round trip is 2 one-byte writes and 2 reads");
     if cpus < 2 {
         println!("this machine has one CPU: only the pinned, one-CPU case makes sense here");
     }
     println!();
 
+    let null_us = null_syscall();
+    println!("a null system call (getppid): {:.3} µs, so 4 of them: {:.2} µs (fastest batch)", null_us, 4.0 * null_us);
     let calls_us = pipe_calls_alone();
-    println!("the 4 pipe calls of a round trip, with nobody waiting: {calls_us:.2} µs");
+    println!("the 4 pipe calls of a round trip, with nobody waiting: {calls_us:.2} µs (fastest batch)");
     println!();
     println!("{HEADER}");
 
@@ -198,7 +239,7 @@ fn main() {
     let me = Pid::from_raw(0); // 0 = the calling thread
     let all_cpus = sched_getaffinity(me).expect("sched_getaffinity");
     pin(0); // this side on CPU 0; the other side inherits that...
-    let same = (between_threads(None), between_processes(None));
+    let same = both(None);
     println!("both sides on CPU 0");
     row("threads", &same.0, Some(calls_us));
     row("processes", &same.1, Some(calls_us));
@@ -206,12 +247,12 @@ fn main() {
         return;
     }
     // ...or moves itself to CPU 1 before its first read.
-    let split = (between_threads(Some(1)), between_processes(Some(1)));
+    let split = both(Some(1));
     println!("one side on CPU 0, the other on CPU 1");
     row("threads", &split.0, None);
     row("processes", &split.1, None);
     sched_setaffinity(me, &all_cpus).expect("cannot unpin");
-    let free = (between_threads(None), between_processes(None));
+    let free = both(None);
     // ANCHOR_END: pin
     println!("unpinned: the scheduler places both sides");
     row("threads", &free.0, None);
