@@ -322,9 +322,10 @@ fn echo(from: &OwnedFd, to: &OwnedFd, n: u64) -> bool {
 }
 
 /// Time per round trip between two processes over two pipes: the measuring
-/// side writes a byte down one pipe, the partner (a forked child) reads it
-/// and writes it back up the other, the measuring side reads it. One round
-/// trip = one byte each way.
+/// side (the calling thread) writes a byte down one pipe, the partner (a
+/// forked child) reads it and writes it back up the other, the measuring
+/// side reads it. One round trip = one byte each way. Round trips before
+/// the clock starts (a warm-up) are allowed, and not counted.
 ///
 /// With `cpu = Some(c)` both processes run on CPU `c` only, for the whole
 /// sample; when it returns, the calling thread's CPU set is what it was.

@@ -384,17 +384,15 @@ fn pingpong(processes: bool, pinned: bool) -> Verdict {
             })?;
         }
     }
+    // One byte each way per round trip, on the measuring side: the calling
+    // thread writes one and reads it back.
     let (read, written) = (io1.0 - io0.0, io1.1 - io0.1);
-    // One byte each way per round trip: the measuring process reads and
-    // writes one per trip; with threads, both sides are in this process.
-    let per_trip = if processes { 1 } else { 2 };
-    let who = if processes { "the measuring process" } else { "the two threads together" };
-    check(written >= per_trip * trips && read >= per_trip * trips, || {
+    check(written >= trips && read >= trips, || {
         format!(
-            "{who} wrote {written} and read {read} bytes through the pipes for {trips} timed round trips; at least {} each way were \
-             needed: a round trip is a byte down to the partner and the same byte back.\nUsual cause: a one-way trip counted as a \
-             round trip (writing without waiting for the reply), or each direction counted as one trip. {STEP3}",
-            per_trip * trips
+            "the measuring side (the calling thread) wrote {written} and read {read} bytes through the pipes for {trips} timed round \
+             trips; at least {trips} each way were needed: a round trip is a byte down to the partner and the same byte back.\nUsual \
+             cause: a one-way trip counted as a round trip (writing without waiting for the reply), or each direction counted as one \
+             trip. {STEP3}"
         )
     })?;
     if pinned && all.count_ones() > 1 {
@@ -408,7 +406,7 @@ fn pingpong(processes: bool, pinned: bool) -> Verdict {
         })?;
     }
     for side in [Side::Measuring, Side::Partner] {
-        let (reports, bad, last) = ins::reports(side);
+        let (reports, bad, first_bad) = ins::reports(side);
         check(reports >= 1, || {
             format!(
                 "the {side:?} side never called (b.report_cpus)(Side::{side:?}): each side reports its CPU set from inside itself, \
@@ -419,7 +417,7 @@ fn pingpong(processes: bool, pinned: bool) -> Verdict {
             format!(
                 "the {side:?} side reported the CPU set {} from inside itself; {what}(&bench, {arg:?}) should run it on {}.\nUsual cause: {} \
                  {STEP3}",
-                ins::show_cpus(last),
+                ins::show_cpus(first_bad),
                 ins::show_cpus(expected_cpus),
                 if pinned {
                     "pinning the parent after the fork (a child inherits the CPU set of the thread that forks it, at the fork), or \

@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 struct SideSlot {
     reports: AtomicU64,
     mismatches: AtomicU64,
-    last: AtomicU64,
+    /// The first CPU set reported that was not the expected one.
+    first_bad: AtomicU64,
 }
 
 #[derive(Default)]
@@ -125,8 +126,8 @@ fn counting_report(side: Side) {
     let s = shared();
     let slot = &s.sides[side as usize];
     let mask = cpu_mask_of_this_thread();
-    slot.last.store(mask, SeqCst);
     if mask != s.expected_cpus.load(SeqCst) {
+        let _ = slot.first_bad.compare_exchange(0, mask, SeqCst, SeqCst);
         slot.mismatches.fetch_add(1, SeqCst);
     }
     slot.reports.fetch_add(1, SeqCst);
@@ -147,10 +148,10 @@ pub fn expect_cpus(mask: u64) {
     shared().expected_cpus.store(mask, SeqCst);
 }
 
-/// (reports, mismatching reports, last mask reported) for one side.
+/// (reports, mismatching reports, first mismatching mask) for one side.
 pub fn reports(side: Side) -> (u64, u64, u64) {
     let slot = &shared().sides[side as usize];
-    (slot.reports.load(SeqCst), slot.mismatches.load(SeqCst), slot.last.load(SeqCst))
+    (slot.reports.load(SeqCst), slot.mismatches.load(SeqCst), slot.first_bad.load(SeqCst))
 }
 
 pub fn this_thread_cpus() -> u64 {
@@ -187,9 +188,11 @@ pub fn fds() -> usize {
     std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0)
 }
 
-/// (bytes read, bytes written) by this process's read/write calls so far.
+/// (bytes read, bytes written) by the calling thread's read/write calls so
+/// far (/proc/thread-self/io: this thread alone, not the process, whose
+/// count also takes in its other threads and its reaped children).
 pub fn io() -> (u64, u64) {
-    let text = std::fs::read_to_string("/proc/self/io").unwrap_or_default();
+    let text = std::fs::read_to_string("/proc/thread-self/io").unwrap_or_default();
     let field = |name: &str| text.lines().find_map(|l| l.strip_prefix(name)).and_then(|v| v.trim().parse().ok()).unwrap_or(0);
     (field("rchar:"), field("wchar:"))
 }
