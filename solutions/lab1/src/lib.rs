@@ -150,6 +150,7 @@ fn primes_share(unit: usize, units: usize, limit: u64) -> u64 {
 // ---------------------------------------------------------------------------
 // Step 1: samples and their median.
 // ---------------------------------------------------------------------------
+// ANCHOR: step1
 
 /// The median of `samples`: the middle value once sorted; for an even count,
 /// the mean of the two middle values. `samples` need not be sorted.
@@ -181,10 +182,12 @@ pub fn measure(b: &Bench, mut run: impl FnMut(u64) -> Duration) -> Figure {
         .collect();
     Figure { per_op: median(&samples), samples, ops_per_sample: b.iters }
 }
+// ANCHOR_END: step1
 
 // ---------------------------------------------------------------------------
 // Step 2: creating a unit, having it do nothing, knowing it finished.
 // ---------------------------------------------------------------------------
+// ANCHOR: step2
 
 /// Waits for `child` and insists it exited with status 0.
 fn reap_ok(child: Pid, what: &str) {
@@ -284,10 +287,12 @@ pub fn task_spawn_await(b: &Bench, rt: &tokio::runtime::Runtime) -> Figure {
         })
     })
 }
+// ANCHOR_END: step2
 
 // ---------------------------------------------------------------------------
 // Step 3: a round trip over two pipes, between processes and threads.
 // ---------------------------------------------------------------------------
+// ANCHOR: step3
 
 /// Round trips done before the clock starts, in every sample.
 const WARM_UP: u64 = 100;
@@ -395,10 +400,12 @@ pub fn pipe_pingpong_threads(b: &Bench, cpu: Option<usize>) -> Figure {
     }
     figure
 }
+// ANCHOR_END: step3
 
 // ---------------------------------------------------------------------------
 // Step 4: one job split across N processes, threads or tasks.
 // ---------------------------------------------------------------------------
+// ANCHOR: step4
 
 /// Runs `job` split across `units` child processes (unit i computes
 /// `job.share(i, units)`), and returns the sum of their shares. Every child
@@ -472,3 +479,4 @@ pub fn run_tasks(rt: &tokio::runtime::Runtime, job: Job, units: usize) -> u64 {
         total
     })
 }
+// ANCHOR_END: step4
