@@ -211,7 +211,7 @@ fn run_case(case: &Case) -> Outcome {
         std::thread::sleep(Duration::from_millis(2));
     }
     // Kill the whole group (the helper, if it hung, and anything it left).
-    unsafe { libc::kill(-pid, libc::SIGKILL) };
+    unsafe { libc::killpg(pid, libc::SIGKILL) };
     let status = child.wait().ok();
     // The helper is gone: collect what it wrote (a left-over process that
     // still held the pipe was just killed too).
