@@ -38,10 +38,30 @@ fn repeated(repeats: usize, mut op: impl FnMut() -> f64) -> impl FnMut() -> f64 
     move || median((0..repeats).map(|_| op()).collect())
 }
 
+/// The median of the rounds and their range.
+#[derive(Clone, Copy)]
+struct Rounds {
+    median: f64,
+    min: f64,
+    max: f64,
+}
+
+impl Rounds {
+    fn of(v: Vec<f64>) -> Rounds {
+        let min = v.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = v.iter().copied().fold(0.0, f64::max);
+        Rounds { median: median(v), min, max }
+    }
+
+    fn show(self) -> String {
+        format!("{} ({} – {})", human(self.median, "ns"), human(self.min, "ns"), human(self.max, "ns"))
+    }
+}
+
 struct Row {
     figure: String,
-    yours: f64,
-    reference: f64,
+    yours: Rounds,
+    reference: Rounds,
     tool: Option<(String, f64)>,
 }
 
@@ -65,8 +85,8 @@ fn compare(rows: &mut Vec<Row>, rounds: usize, figure: &str, mut yours: impl FnM
         }
     }
     let tool = tool.map(|(name, _)| (name, median(t)));
-    let row = Row { figure: figure.into(), yours: median(y), reference: median(r), tool };
-    eprintln!(" {} vs {}", human(row.yours, "ns"), human(row.reference, "ns"));
+    let row = Row { figure: figure.into(), yours: Rounds::of(y), reference: Rounds::of(r), tool };
+    eprintln!(" {} vs {}", human(row.yours.median, "ns"), human(row.reference.median, "ns"));
     rows.push(row);
 }
 
@@ -185,11 +205,12 @@ fn main() {
     println!("\nLab 1 check: your figures against lab1-measure's, alternated in one run");
     println!("machine: {}", machine());
     println!("load average: {load_before} at the start, {} at the end; {rounds} rounds, {:.0} s\n", loadavg(), started.elapsed().as_secs_f64());
+    println!("Each cell: the median of the rounds (fastest – slowest round).\n");
     println!("| figure | yours | reference | ratio | ±25 % bar | tool | yours / tool |");
     println!("|---|---:|---:|---:|---|---|---:|");
     let (mut held, mut outside) = (0, 0);
     for r in &rows {
-        let ratio = r.yours / r.reference;
+        let ratio = r.yours.median / r.reference.median;
         let ok = (ratio - 1.0).abs() <= BAR;
         // Unpinned, the scheduler places the two sides anew in every run:
         // two honest measurements of different placements need not agree.
@@ -204,10 +225,10 @@ fn main() {
             (false, false) => "OUTSIDE",
         };
         let (tool, vs) = match &r.tool {
-            Some((name, v)) => (format!("`{name}`: {}", human(*v, "ns")), format!("{:.2}", r.yours / v)),
+            Some((name, v)) => (format!("`{name}`: {}", human(*v, "ns")), format!("{:.2}", r.yours.median / v)),
             None => (String::new(), String::new()),
         };
-        println!("| {} | {} | {} | {ratio:.2} | {bar} | {tool} | {vs} |", r.figure, human(r.yours, "ns"), human(r.reference, "ns"));
+        println!("| {} | {} | {} | {ratio:.2} | {bar} | {tool} | {vs} |", r.figure, r.yours.show(), r.reference.show());
     }
     println!(
         "\n{} of {held} figures within ±25 % of the reference (the {} unpinned rows are for context: where the scheduler puts \
