@@ -58,8 +58,14 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let manifest = crate::bundle::standalone_crate_manifest(root, "exercises/lab1")?;
     let read = |path: PathBuf| fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()));
     let solution = read(root.join("solutions/lab1/src/lib.rs"))?;
+    let skeleton = read(root.join("exercises/lab1/src/lib.rs"))?;
+    if given(&skeleton) != given(&strip_anchors(&solution)) || given(&skeleton).is_empty() {
+        return Err("the given part (from `// Given:` to `// Step 1:`) of exercises/lab1/src/lib.rs and solutions/lab1/src/lib.rs differ: \
+                    the solution must be proven on the instruments and workload the student gets"
+            .into());
+    }
     let mut candidates = vec![
-        ("skeleton".to_string(), read(root.join("exercises/lab1/src/lib.rs"))?, Expect::FailsEveryTest),
+        ("skeleton".to_string(), skeleton, Expect::FailsEveryTest),
         ("solution".to_string(), strip_anchors(&solution), Expect::Passes),
     ];
     let mut mutants: Vec<PathBuf> = fs::read_dir(root.join("xtask/lab1-mutants"))
@@ -247,6 +253,14 @@ fn manifest_for(manifest: &str, candidate: &str) -> Result<String, String> {
         .replacen("[lib]\n", "[lib]\nname = \"lab1\"\n", 1))
 }
 
+/// The part of the file every student gets as it is: the instruments and
+/// the workload, between the `// Given:` and `// Step 1:` banners.
+fn given(text: &str) -> &str {
+    let start = text.find("// Given:").unwrap_or(text.len());
+    let end = text[start..].find("// Step 1:").map_or(start, |e| start + e);
+    &text[start..end]
+}
+
 fn strip_anchors(text: &str) -> String {
     text.lines().filter(|l| !l.trim_start().starts_with("// ANCHOR")).map(|l| format!("{l}\n")).collect()
 }
@@ -349,5 +363,12 @@ mod tests {
         assert_eq!((step.as_str(), lib.as_str()), ("step3", "fn a() { 1 }\nfn b() { 3 } // MUTANT\n"));
         assert!(super::mutate(solution, "# caught-by: step5\n--- reference\nfn b() { 2 }\n+++ mutant\n").is_err(), "Lab 1 has 4 steps");
         assert!(super::mutate(solution, "# caught-by: step1\n--- reference\nfn c() {}\n+++ mutant\n").unwrap_err().contains("occurs 0 times"));
+    }
+
+    #[test]
+    fn the_given_part_is_between_the_banners() {
+        let file = "use x;\n// Given: tools\nstruct B;\n// ---\n// Step 1: go\nfn a() {}\n";
+        assert_eq!(super::given(file), "// Given: tools\nstruct B;\n// ---\n");
+        assert_eq!(super::given("no banners"), "");
     }
 }
