@@ -302,7 +302,9 @@ fn check_figures(root: &Path, solution_dir: &Path, target: &Path) -> Result<(), 
     let measure = root.join("listings/lab1-measure");
     let manifest = manifest
         .replace("path = \"../../../listings/lab1-measure\"", &format!("path = {:?}", measure.display().to_string()))
-        .replacen("[workspace]\n", "", 1);
+        .replacen("[workspace]\n", "", 1)
+        // The scratch crate's package is `lab1-solution`; its library is `lab1`.
+        .replace("lab1 = { path = \"..\" }", "lab1 = { path = \"..\", package = \"lab1-solution\" }");
     // The check crate joins the scratch solution's workspace.
     let solution_manifest = fs::read_to_string(solution_dir.join("Cargo.toml")).map_err(|e| e.to_string())?;
     if !solution_manifest.contains("members = [\"check\"]") {
