@@ -220,10 +220,10 @@ fn run_case(case: &Case) -> Outcome {
         lines.push(l);
     }
     let stderr: String = erx.try_iter().collect();
-    judge(&lines, timed_out, status, &stderr)
+    judge(case, &lines, timed_out, status, &stderr)
 }
 
-fn judge(lines: &[String], timed_out: bool, status: Option<std::process::ExitStatus>, stderr: &str) -> Outcome {
+fn judge(case: &Case, lines: &[String], timed_out: bool, status: Option<std::process::ExitStatus>, stderr: &str) -> Outcome {
     let mut stage = ("starting the test".to_string(), String::new());
     let mut panics = Vec::new();
     let mut verdict = None;
@@ -243,7 +243,10 @@ fn judge(lines: &[String], timed_out: bool, status: Option<std::process::ExitSta
         }
     }
     let (doing, hint) = &stage;
-    let hint = if hint.is_empty() { String::new() } else { format!("\nhint: {hint}") };
+    // Every test's name starts with its step, and every step has its page.
+    let step = case.name.split('_').next().unwrap_or("step1");
+    let page = format!("Read: Lab 1, {} (src/lab1/{step}.md).", step.replace("step", "Step "));
+    let hint = if hint.is_empty() { format!("\n{page}") } else { format!("\nhint: {hint}. {page}") };
     let extra = |s: &str| if s.trim().is_empty() { String::new() } else { format!("\n\n(its stderr:)\n{}", s.trim_end()) };
     if let Some(first) = panics.first() {
         let (payload, place) = first.split_once('\t').unwrap_or((first, ""));
