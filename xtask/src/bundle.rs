@@ -1,7 +1,14 @@
-//! The students' starter bundle: the `exercises` crate alone, buildable
+//! The students' starter bundle: both labs' exercise crates, buildable
 //! outside this workspace, for classes that should not see the solutions.
 //! `cargo xtask build` writes it into `src/downloads/` (git-ignored) so the
 //! site serves it and the instructors' page can link to it.
+//!
+//! Layout: Lab 2's `exercises` crate at the top (as before: `cargo test`
+//! there grades the pool), Lab 1's crate in `lab1/` with its check command
+//! in `lab1/check/`, and what that check compares against, the listing
+//! `lab1-measure` and the pool it times, in `reference/`. One workspace
+//! holds them all, so the commands are the book's: `cargo test -p lab1`,
+//! `cargo run --release -p lab1-check`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -9,15 +16,33 @@ use std::process::Command;
 pub const NAME: &str = "pt-exercises-starter";
 
 const README: &str = "\
-# Lab 2 starter: build a thread pool
+# Starter: Lab 1 (measure) and Lab 2 (build a thread pool)
 
-Edit `src/lib.rs` until every test passes:
+Lab 2: edit `src/lib.rs` until every test passes:
 
     cargo test            # every step
     cargo test step1      # one step at a time
 
-The book's Lab 2 pages explain each step and give hints.
+Lab 1: edit `lab1/src/lib.rs` until every test passes, then compare your
+figures with the reference's:
+
+    cargo test -p lab1                     # every step
+    cargo test -p lab1 step2               # one step
+    cargo run --release -p lab1-check      # your figures vs lab1-measure's
+
+The book's Lab 1 and Lab 2 pages explain each step and give hints.
+`reference/` holds the course's measuring program (`cargo run --release -p
+lab1-measure`), which the check compares your figures against.
 ";
+
+/// Lab 1's crates and the reference its check needs, as (folder in the
+/// repository, folder in the bundle, parts copied).
+const LAB1: [(&str, &str, &[&str]); 4] = [
+    ("exercises/lab1", "lab1", &["src", "tests"]),
+    ("exercises/lab1/check", "lab1/check", &["src"]),
+    ("listings/lab1-measure", "reference/lab1-measure", &["src"]),
+    ("listings/pool-04-shutdown", "reference/pool-04-shutdown", &["src"]),
+];
 
 /// Writes `src/downloads/pt-exercises-starter.tar.gz` and returns its path.
 pub fn write(root: &Path) -> Result<PathBuf, String> {
@@ -31,7 +56,25 @@ pub fn write(root: &Path) -> Result<PathBuf, String> {
             copy_dir(&exercises.join(part), &crate_dir.join(part)).map_err(|e| format!("copying exercises/{part}: {e}"))?;
         }
     }
-    std::fs::write(crate_dir.join("Cargo.toml"), exercises_manifest(root)?).map_err(|e| e.to_string())?;
+    let workspace = std::fs::read_to_string(root.join("Cargo.toml")).map_err(|e| e.to_string())?;
+    let read = |dir: &str| std::fs::read_to_string(root.join(dir).join("Cargo.toml")).map_err(|e| format!("{dir}/Cargo.toml: {e}"));
+    let members: Vec<String> = LAB1.iter().map(|(_, to, _)| format!("{to:?}")).collect();
+    let top = inline_workspace_keys(&read("exercises")?, &workspace)?;
+    let top = format!("{top}\n# Not part of the course's workspace: builds on its own, with Lab 1's crates.\n[workspace]\nmembers = [{}]\n", members.join(", "));
+    std::fs::write(crate_dir.join("Cargo.toml"), top).map_err(|e| e.to_string())?;
+    for (from, to, parts) in LAB1 {
+        for part in parts {
+            copy_dir(&root.join(from).join(part), &crate_dir.join(to).join(part)).map_err(|e| format!("copying {from}/{part}: {e}"))?;
+        }
+        let manifest = inline_workspace_keys(&read(from)?, &workspace)?
+            // The check's reference sits in reference/ here.
+            .replace("path = \"../../../listings/lab1-measure\"", "path = \"../../reference/lab1-measure\"");
+        // No benches or their dev-dependencies (criterion): the bundle
+        // carries what the labs run.
+        std::fs::write(crate_dir.join(to).join("Cargo.toml"), drop_sections(&manifest, &["[dev-dependencies]", "[[bench]]"])).map_err(|e| e.to_string())?;
+    }
+    // The workspace's versions, so the bundle builds what the course tested.
+    std::fs::copy(root.join("Cargo.lock"), crate_dir.join("Cargo.lock")).map_err(|e| format!("Cargo.lock: {e}"))?;
     std::fs::write(crate_dir.join("README.md"), README).map_err(|e| e.to_string())?;
 
     let downloads = root.join("src/downloads");
@@ -58,10 +101,16 @@ fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// `exercises/Cargo.toml` made to build outside the workspace (the starter
-/// bundle, and the scratch copies `cargo xtask lab2` grades).
+/// `exercises/Cargo.toml` made to build outside the workspace (the scratch
+/// copies `cargo xtask lab2` grades).
 pub fn exercises_manifest(root: &Path) -> Result<String, String> {
-    let manifest = std::fs::read_to_string(root.join("exercises/Cargo.toml")).map_err(|e| e.to_string())?;
+    standalone_crate_manifest(root, "exercises")
+}
+
+/// `<dir>/Cargo.toml` made to build outside the workspace (the scratch
+/// copies `cargo xtask lab1` grades).
+pub fn standalone_crate_manifest(root: &Path, dir: &str) -> Result<String, String> {
+    let manifest = std::fs::read_to_string(root.join(dir).join("Cargo.toml")).map_err(|e| format!("{dir}/Cargo.toml: {e}"))?;
     let workspace = std::fs::read_to_string(root.join("Cargo.toml")).map_err(|e| e.to_string())?;
     standalone_manifest(&manifest, &workspace)
 }
@@ -69,6 +118,28 @@ pub fn exercises_manifest(root: &Path) -> Result<String, String> {
 /// The crate's manifest with every `key.workspace = true` replaced by the
 /// workspace's value, plus an empty `[workspace]` so it stands alone.
 fn standalone_manifest(manifest: &str, workspace: &str) -> Result<String, String> {
+    Ok(inline_workspace_keys(manifest, workspace)? + "\n# Not part of the course's workspace: builds on its own.\n[workspace]\n")
+}
+
+/// The manifest without the given sections (a header line and the lines up
+/// to the next header).
+fn drop_sections(manifest: &str, headers: &[&str]) -> String {
+    let mut dropping = false;
+    let mut out = String::new();
+    for line in manifest.lines() {
+        if line.trim_start().starts_with('[') {
+            dropping = headers.contains(&line.trim());
+        }
+        if !dropping {
+            out += &format!("{line}\n");
+        }
+    }
+    out
+}
+
+/// The crate's manifest with every `key.workspace = true` replaced by the
+/// workspace's value.
+fn inline_workspace_keys(manifest: &str, workspace: &str) -> Result<String, String> {
     let mut out = String::new();
     for line in manifest.lines() {
         match line.split_once(".workspace = true") {
@@ -81,7 +152,7 @@ fn standalone_manifest(manifest: &str, workspace: &str) -> Result<String, String
             None => out += &format!("{line}\n"),
         }
     }
-    Ok(out + "\n# Not part of the course's workspace: builds on its own.\n[workspace]\n")
+    Ok(out)
 }
 
 /// `key = value` from `[workspace.package]` or `[workspace.dependencies]`.
@@ -103,8 +174,9 @@ fn workspace_value(workspace: &str, key: &str) -> Option<String> {
 }
 
 /// Unpacks the bundle into an empty folder, as a student would, and runs
-/// `cargo test` there: it must build, and fail on the unsolved steps with
-/// the suite's own messages.
+/// `cargo test` (Lab 2) and `cargo test -p lab1` there: each must build,
+/// and fail on the unsolved steps with the suite's own messages; Lab 1's
+/// check command must build too.
 pub fn check(root: &Path) -> Result<(), String> {
     let archive = write(root)?;
     let scratch = root.join("target/starter-check");
@@ -130,7 +202,35 @@ pub fn check(root: &Path) -> Result<(), String> {
     if !text.contains("step1") || !text.to_lowercase().contains("not implemented") {
         return Err(format!("the starter bundle fails, but not with the suite's step messages:\n{text}"));
     }
-    println!("starter bundle: {} unpacks, builds alone, and fails step by step as shipped", archive.display());
+    let cargo_in_bundle = |args: &[&str]| {
+        Command::new(env!("CARGO"))
+            .args(args)
+            .current_dir(scratch.join(NAME))
+            .env("CARGO_TARGET_DIR", root.join("target/starter-target"))
+            .output()
+            .map_err(|e| e.to_string())
+    };
+    let out = cargo_in_bundle(&["test", "-p", "lab1", "--quiet"])?;
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    if text.contains("error[E") || text.contains("could not compile") {
+        return Err(format!("Lab 1 in the starter bundle does not compile on its own:\n{text}"));
+    }
+    if out.status.success() || text.contains("... ok") {
+        return Err(format!("the unsolved Lab 1 in the starter bundle passes tests: the graded suite proves nothing:\n{text}"));
+    }
+    for step in ["step1", "step2", "step3", "step4"] {
+        if !text.contains(&format!("test {step}_")) {
+            return Err(format!("Lab 1 in the starter bundle runs no {step} test:\n{text}"));
+        }
+    }
+    if !text.contains("not implemented yet") {
+        return Err(format!("Lab 1 in the starter bundle fails, but not with the suite's messages:\n{text}"));
+    }
+    let out = cargo_in_bundle(&["build", "-p", "lab1-check", "--quiet"])?;
+    if !out.status.success() {
+        return Err(format!("Lab 1's check command does not build in the starter bundle:\n{}", String::from_utf8_lossy(&out.stderr)));
+    }
+    println!("starter bundle: {} unpacks, builds alone (both labs and Lab 1's check), and fails step by step as shipped", archive.display());
     Ok(())
 }
 
@@ -145,5 +245,12 @@ mod tests {
         assert!(out.contains("libc = \"0.2\"\n"), "{out}");
         assert!(out.trim_end().ends_with("[workspace]"), "{out}");
         assert!(super::standalone_manifest("x.workspace = true\n", workspace).is_err());
+    }
+
+    #[test]
+    fn sections_are_dropped_to_the_next_header() {
+        let manifest = "[package]\nname = \"a\"\n\n[dev-dependencies]\ncriterion = \"0.5\"\n\n[[bench]]\nname = \"b\"\n\n[dependencies]\nlibc = \"0.2\"\n";
+        let out = super::drop_sections(manifest, &["[dev-dependencies]", "[[bench]]"]);
+        assert_eq!(out, "[package]\nname = \"a\"\n\n[dependencies]\nlibc = \"0.2\"\n");
     }
 }

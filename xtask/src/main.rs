@@ -4,6 +4,7 @@ mod bad_input;
 mod book;
 mod browser;
 mod bundle;
+mod lab1;
 mod lab2;
 mod outputs;
 mod tools;
@@ -31,9 +32,12 @@ usage: cargo xtask <command> [args]
                        or a figure is not drawn from it
   bad-input            prove the checks reject broken includes, anchors, code,
                        formulas and drifted outputs (scratch books)
+  lab1 [--figures]     prove Lab 1's graded suite: the skeleton fails every
+                       test, the solution passes, every broken measurement is
+                       rejected; --figures then runs lab1-check on the solution
   lab2                 prove Lab 2's graded suite: the skeleton fails every
                        step, the solution passes, every broken pool is rejected
-  bundle               write the students' starter bundle (exercises alone) and
+  bundle               write the students' starter bundle (both labs) and
                        check it builds on its own and fails as shipped
   links [--external]   check every internal link and anchor (offline);
                        --external also lists and follows web links
@@ -56,6 +60,7 @@ fn main() {
         "bad-input" => bad_input::check(&root),
         "browser" => browser::check(&root),
         "bundle" => bundle::check(&root),
+        "lab1" => lab1::run(&root, rest),
         "lab2" => lab2::run(&root),
         "links" => book::links(&root, rest),
         "test" => test(&root),
@@ -166,9 +171,11 @@ fn test(root: &Path) -> Result<(), String> {
         ("originality", Box::new(|| originality(root))),
         ("every listing is on a page", Box::new(|| listings_on_pages(root))),
         ("book tools", Box::new(|| tools::ensure().map(|_| ()))),
-        // Lab 2's graded suite is left out: it must fail on the unsolved
-        // exercise. The lab2 check grades the skeleton and the solution.
-        ("workspace and page tests", Box::new(|| cargo(root, &["test", "--workspace", "--exclude", "exercises"]))),
+        // The labs' graded suites are left out: they must fail on the
+        // unsolved exercises. The lab1 and lab2 checks grade the skeletons
+        // and the solutions.
+        ("workspace and page tests", Box::new(|| cargo(root, &["test", "--workspace", "--exclude", "exercises", "--exclude", "lab1"]))),
+        ("lab1: skeleton fails, solution passes, mutants rejected", Box::new(|| lab1::run(root, &[]))),
         ("lab2: skeleton fails, solution passes, mutants rejected", Box::new(|| lab2::run(root))),
         ("bad input is rejected", Box::new(|| bad_input::check(root))),
         ("benches compile", Box::new(|| cargo(root, &["build", "--workspace", "--exclude", "exercises", "--benches"]))),
