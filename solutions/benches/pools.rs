@@ -24,9 +24,9 @@
 //! Step 7's pools (`src/lab2/step7.md`), in the order the page makes them:
 //! `channel` (the reference with crossbeam's channel instead of the locked
 //! receiver, `fast/channel.rs`), `deques` (per-worker deques with stealing
-//! and a sleep of its own, spinning only as long as the channel's `recv`
-//! does: `fast::Pool<BACKOFF_ROUNDS>`), `fast` (the same with a longer
-//! spin before sleeping: `fast::ThreadPool`, the step's reference).
+//! and a sleep of its own, looking only as long as the channel's `recv`
+//! does before it sleeps: `fast::Pool<0>`), `fast` (the same, looking for
+//! up to 100 µs: `fast::ThreadPool`, the step's reference).
 
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion, Throughput};
 use criterion::measurement::WallTime;
@@ -104,7 +104,7 @@ impl Pool for channel::ThreadPool {
     }
 }
 
-impl<const SPINS: u32> Pool for fast::Pool<SPINS> {
+impl<const SPIN_MICROS: u64> Pool for fast::Pool<SPIN_MICROS> {
     fn run(&self, job: BoxedJob) {
         self.execute(job)
     }
@@ -122,7 +122,7 @@ fn pools() -> Vec<(&'static str, fn(usize) -> Arc<dyn Pool>)> {
         ("naive", |n| Arc::new(pool_04_shutdown::ThreadPool::new(n))),
         ("threadpool", |n| Arc::new(threadpool::ThreadPool::new(n))),
         ("channel", |n| Arc::new(channel::ThreadPool::new(n))),
-        ("deques", |n| Arc::new(fast::Pool::<{ fast::BACKOFF_ROUNDS }>::new(n))),
+        ("deques", |n| Arc::new(fast::Pool::<0>::new(n))),
         ("fast", |n| Arc::new(fast::ThreadPool::new(n))),
     ]
 }

@@ -11,17 +11,19 @@
 //! outside the pool go to one shared `Injector`, jobs a job submits go to
 //! its own worker's deque. A worker takes a job from its own deque, else
 //! steals a batch from another worker's, else from the injector. When it
-//! finds nothing it keeps looking for `SPINS` rounds of a
-//! `crossbeam::utils::Backoff` (a few spins, then `yield_now`), and only then
-//! goes to sleep on a condition variable; a submitter wakes one sleeper, and
-//! only takes that lock when someone is asleep. Dropping the pool sets a
+//! finds nothing it keeps looking, with a `crossbeam::utils::Backoff`
+//! between looks (a few spins, then `yield_now`), for up to `SPIN_MICROS`
+//! microseconds, and only then parks itself (`crossbeam::sync::Parker`)
+//! on a list of sleepers; a submitter takes one sleeper off that list and
+//! unparks it, and only takes the list's lock when someone is on it. Dropping the pool sets a
 //! flag and wakes everyone; a worker leaves once the flag is set and it
 //! finds no job anywhere.
 // ANCHOR_END: overview
 //!
-//! `Pool<SPINS>` takes the length of the spin as a parameter so that the
-//! bench can show what the spin buys: `Pool<{ Backoff's own length }>` is the
-//! step's second design, `ThreadPool` (a longer spin) the finished one.
+//! `Pool<SPIN_MICROS>` takes the length of the spin as a parameter so that
+//! the bench can show what the spin buys: `Pool<0>` (one `Backoff`, as long
+//! as a channel's `recv` looks before it blocks) is the step's second
+//! design, `ThreadPool` the finished one.
 
 use std::any::Any;
 use std::cell::RefCell;
@@ -29,29 +31,28 @@ use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{self, AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
 
 use crossbeam::deque::{Injector, Steal, Stealer, Worker};
+use crossbeam::sync::{Parker, Unparker};
 use crossbeam::utils::Backoff;
 
-/// How many `Backoff::snooze` rounds a crossbeam `Backoff` takes before it
-/// says "completed": 7 rounds of 1, 2, ... 64 spins, then 4 `yield_now`s.
-/// That is as long as crossbeam-channel's (and std's) `recv` looks before it
-/// blocks; the bench runs the deques with this spin to separate the two
-/// changes.
-pub const BACKOFF_ROUNDS: u32 = 11;
+/// How long the finished pool's workers keep looking for work before they
+/// sleep. Every worker first runs one `Backoff` to completion (7 rounds of
+/// 1, 2, ... 64 spins, then 4 `yield_now`s: about as long as
+/// crossbeam-channel's and std's `recv` look before they block), then goes
+/// on yielding until this much time has passed since it found nothing.
+/// Long enough to catch a caller's next job, short enough that an idle pool
+/// is asleep well within a millisecond on a quiet machine (step 3 measures
+/// it 50 ms after its last job). Measured in time, not rounds, so that a
+/// loaded machine, where each `yield_now` may let other programs run for
+/// milliseconds, does not stretch it.
+pub const SPIN_MICROS: u64 = 100;
 
-/// The finished pool's spin: after `BACKOFF_ROUNDS`, every further round is
-/// one `yield_now`, so this is 7 short spins and 57 yields, some tens of
-/// microseconds on an otherwise idle CPU (and less than a millisecond on a
-/// busy one, where each yield lets another thread run). Long enough to
-/// catch a caller's next job, short enough that an idle pool is asleep
-/// within a millisecond (step 3 measures it 50 ms later).
-pub const SPINS: u32 = 64;
-
-/// The fast pool: `SPINS` rounds of looking for work before a worker sleeps.
-pub type ThreadPool = Pool<SPINS>;
+/// The fast pool.
+pub type ThreadPool = Pool<SPIN_MICROS>;
 
 // The graded tests share one pool between several submitting threads.
 const _: fn() = || {
@@ -69,15 +70,17 @@ struct Shared {
     stealers: Vec<Stealer<Job>>,
     /// Set by `drop`: leave once there is no job left anywhere.
     closed: AtomicBool,
-    /// How many workers are asleep or about to be (`sleep` counts itself in
-    /// under the lock before its last look for work).
+    /// The workers asleep (or about to be) that nobody has woken yet: a
+    /// worker puts itself here, a submitter takes one out and unparks it.
+    sleeping: Mutex<Vec<usize>>,
+    /// `sleeping.len()`, for submitters to read without the lock.
     sleepers: AtomicUsize,
-    lock: Mutex<()>,
-    wake: Condvar,
+    /// One per worker: `unparkers[id].unpark()` wakes worker `id`.
+    unparkers: Vec<Unparker>,
 }
 
 /// A fixed set of worker threads that run the jobs given to them.
-pub struct Pool<const SPINS: u32> {
+pub struct Pool<const SPIN_MICROS: u64> {
     shared: Arc<Shared>,
     workers: Vec<JoinHandle<()>>,
     threads: usize,
@@ -106,7 +109,7 @@ thread_local! {
 }
 // ANCHOR_END: local
 
-impl<const SPINS: u32> Pool<SPINS> {
+impl<const SPIN_MICROS: u64> Pool<SPIN_MICROS> {
     /// Starts a pool of `threads` worker threads; `Err` for 0, or when the
     /// operating system refuses to start a thread.
     pub fn build(threads: usize) -> Result<Self, PoolCreationError> {
@@ -114,18 +117,21 @@ impl<const SPINS: u32> Pool<SPINS> {
             return Err(PoolCreationError { reason: "it needs at least one thread, and 0 were asked for".into() });
         }
         let deques: Vec<Worker<Job>> = (0..threads).map(|_| Worker::new_fifo()).collect();
+        let parkers: Vec<Parker> = (0..threads).map(|_| Parker::new()).collect();
         let shared = Arc::new(Shared {
             injector: Injector::new(),
             stealers: deques.iter().map(Worker::stealer).collect(),
             closed: AtomicBool::new(false),
+            sleeping: Mutex::new(Vec::with_capacity(threads)),
             sleepers: AtomicUsize::new(0),
-            lock: Mutex::new(()),
-            wake: Condvar::new(),
+            unparkers: parkers.iter().map(|p| p.unparker().clone()).collect(),
         });
         let mut pool = Pool { shared, workers: Vec::with_capacity(threads), threads };
-        for (id, deque) in deques.into_iter().enumerate() {
+        for (id, (deque, parker)) in deques.into_iter().zip(parkers).enumerate() {
             let shared = Arc::clone(&pool.shared);
-            let worker = thread::Builder::new().name(format!("fast-worker-{id}")).spawn(move || work::<SPINS>(shared, deque, id));
+            let worker = thread::Builder::new()
+                .name(format!("fast-worker-{id}"))
+                .spawn(move || work::<SPIN_MICROS>(shared, deque, parker, id));
             match worker {
                 Ok(handle) => pool.workers.push(handle),
                 // The workers already started are stopped by `drop`. The
@@ -193,40 +199,57 @@ impl<const SPINS: u32> Pool<SPINS> {
 
 // ANCHOR: sleep
 impl Shared {
+    fn sleeping(&self) -> MutexGuard<'_, Vec<usize>> {
+        // Nothing panics while holding it; accept a poisoned lock anyway.
+        self.sleeping.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Called after every push: wakes one sleeping worker, if there is one.
     /// The fence pairs with the one in `sleep`: either this load sees the
     /// sleeper counted in, or the sleeper's last look sees the job.
     fn wake_one(&self) {
         atomic::fence(Ordering::SeqCst);
         if self.sleepers.load(Ordering::SeqCst) > 0 {
-            // Taking the lock means the sleeper is inside `wait`, not
-            // between its last look and `wait`: the notification is not lost.
-            let _guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
-            self.wake.notify_one();
+            let mut sleeping = self.sleeping();
+            if let Some(id) = sleeping.pop() {
+                // Out of the list now, so the next push wakes someone else
+                // rather than this worker again: a burst costs one wake-up
+                // per sleeper, not one per job. An unpark that comes before
+                // the worker's park is kept: its park returns at once.
+                self.sleepers.store(sleeping.len(), Ordering::SeqCst);
+                self.unparkers[id].unpark();
+            }
         }
     }
 
     /// Blocks until there is a job (returned) or the pool is closed and
     /// every queue is empty (`None`: the worker stops).
-    fn sleep(&self, deque: &Worker<Job>, me: usize) -> Option<Job> {
-        let mut guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
-        self.sleepers.fetch_add(1, Ordering::SeqCst);
-        atomic::fence(Ordering::SeqCst);
-        let found = loop {
-            // Read the flag before the last look: once it is set, no job can
-            // arrive from outside, so an empty look means there is nothing
-            // left that this worker must run.
-            let closed = self.closed.load(Ordering::SeqCst);
+    fn sleep(&self, deque: &Worker<Job>, parker: &Parker, me: usize) -> Option<Job> {
+        loop {
+            {
+                let mut sleeping = self.sleeping();
+                sleeping.push(me);
+                self.sleepers.store(sleeping.len(), Ordering::SeqCst);
+                atomic::fence(Ordering::SeqCst);
+                // Read the flag before the last look: once it is set, no job
+                // can arrive from outside, so an empty look means there is
+                // nothing left that this worker must run.
+                let closed = self.closed.load(Ordering::SeqCst);
+                let found = self.find(deque, me);
+                if found.is_some() || closed {
+                    // Still on the list: only this lock's holder takes
+                    // workers off it, and that is us.
+                    sleeping.retain(|&id| id != me);
+                    self.sleepers.store(sleeping.len(), Ordering::SeqCst);
+                    return found;
+                }
+            }
+            // Whoever unparks us has taken us off the list.
+            parker.park();
             if let Some(job) = self.find(deque, me) {
-                break Some(job);
+                return Some(job);
             }
-            if closed {
-                break None;
-            }
-            guard = self.wake.wait(guard).unwrap_or_else(PoisonError::into_inner);
-        };
-        self.sleepers.fetch_sub(1, Ordering::SeqCst);
-        found
+        }
     }
     // ANCHOR_END: sleep
 
@@ -254,8 +277,9 @@ impl Shared {
 
 // ANCHOR: work
 /// A worker's whole life: run what it finds; when it finds nothing, keep
-/// looking for `SPINS` backoff rounds, then sleep until woken.
-fn work<const SPINS: u32>(shared: Arc<Shared>, deque: Worker<Job>, me: usize) {
+/// looking (one `Backoff`, then yielding until `SPIN_MICROS` have passed),
+/// then sleep until woken.
+fn work<const SPIN_MICROS: u64>(shared: Arc<Shared>, deque: Worker<Job>, parker: Parker, me: usize) {
     LOCAL.with(|local| *local.borrow_mut() = Some((Arc::clone(&shared), deque)));
     LOCAL.with(|local| {
         let local = local.borrow();
@@ -266,15 +290,17 @@ fn work<const SPINS: u32>(shared: Arc<Shared>, deque: Worker<Job>, me: usize) {
                 continue;
             }
             let backoff = Backoff::new();
-            let mut spun = None;
-            for _ in 0..SPINS {
+            let since = Instant::now();
+            let spun = loop {
                 backoff.snooze();
                 if let Some(job) = shared.find(deque, me) {
-                    spun = Some(job);
-                    break;
+                    break Some(job);
                 }
-            }
-            match spun.or_else(|| shared.sleep(deque, me)) {
+                if backoff.is_completed() && since.elapsed() >= Duration::from_micros(SPIN_MICROS) {
+                    break None;
+                }
+            };
+            match spun.or_else(|| shared.sleep(deque, &parker, me)) {
                 Some(job) => run_on(&shared, deque, job),
                 None => return,
             }
@@ -318,12 +344,15 @@ impl<T> JobHandle<T> {
 /// Shutting down: set the flag, wake every sleeper, join the workers. Each
 /// worker leaves only when it finds no job anywhere, so every queued job
 /// (and every job those submit) runs first.
-impl<const SPINS: u32> Drop for Pool<SPINS> {
+impl<const SPIN_MICROS: u64> Drop for Pool<SPIN_MICROS> {
     fn drop(&mut self) {
         self.shared.closed.store(true, Ordering::SeqCst);
         {
-            let _guard = self.shared.lock.lock().unwrap_or_else(PoisonError::into_inner);
-            self.shared.wake.notify_all();
+            let mut sleeping = self.shared.sleeping();
+            for id in sleeping.drain(..) {
+                self.shared.unparkers[id].unpark();
+            }
+            self.shared.sleepers.store(0, Ordering::SeqCst);
         }
         for worker in self.workers.drain(..) {
             let _ = worker.join();
