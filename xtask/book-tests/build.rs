@@ -31,7 +31,7 @@ fn main() {
     println!("cargo:rerun-if-env-changed=BOOK_ROOT");
     let root = std::env::var_os("BOOK_ROOT").map(PathBuf::from).unwrap_or_else(|| manifest.join("../..")).canonicalize().unwrap();
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
-    for watched in ["src", "listings", "exercises/src", "solutions/src", "book.toml"] {
+    for watched in ["src", "listings", "exercises/src", "solutions/src", "solutions/fast", "book.toml"] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
 

@@ -5,7 +5,8 @@
 //!
 //! 1. the shipped skeleton, which must fail every step, fast, with
 //!    "not implemented yet" messages;
-//! 2. the reference solution, which must pass every test;
+//! 2. the reference solution, which must pass every test, and so must the
+//!    optional step 7's fast pool (`solutions/fast/lib.rs`, with crossbeam);
 //! 3. every broken pool in `xtask/lab2-mutants/` (edits of the reference
 //!    solution, see `mutate`), each of which must be rejected within a time
 //!    bound, by (at least) the step its header names (`# caught-by: stepN`).
@@ -34,6 +35,9 @@ const SOLUTION_BOUND: Duration = Duration::from_secs(120);
 /// Tests per test binary when running a broken pool: many of its tests wait
 /// for a watchdog, and they may as well wait side by side.
 const MUTANT_TEST_THREADS: &str = "--test-threads=64";
+
+/// The candidate made from `solutions/fast/lib.rs` (step 7's fast pool).
+const FAST_POOL: &str = "fast_pool";
 
 const STEPS: [&str; 6] = ["step1", "step2", "step3", "step4", "step5", "step6"];
 
@@ -65,6 +69,8 @@ pub fn run(root: &Path) -> Result<(), String> {
     let mut candidates = vec![
         ("skeleton".to_string(), read(root.join("exercises/src/lib.rs"))?, Expect::FailsEveryStep),
         ("solution".to_string(), solution.clone(), Expect::Passes),
+        // Lab 2's optional step 7: the fast pool passes the same suite.
+        (FAST_POOL.to_string(), read(root.join("solutions/fast/lib.rs"))?, Expect::Passes),
     ];
     let mut mutants: Vec<PathBuf> = fs::read_dir(root.join("xtask/lab2-mutants"))
         .map_err(|e| format!("xtask/lab2-mutants: {e}"))?
@@ -87,7 +93,13 @@ pub fn run(root: &Path) -> Result<(), String> {
     println!("lab2: {:<26} {:<8} {:<7} {:>6}  first failing test", "pool", "expected", "result", "time");
     for (name, lib, expect) in &candidates {
         let dir = scratch.join(name);
-        prepare(root, &dir, &manifest_for(&manifest, name)?, lib)?;
+        let mut crate_manifest = manifest_for(&manifest, name)?;
+        if name == FAST_POOL {
+            // The fast pool uses crossbeam (the workspace's version, pinned by
+            // the copied Cargo.lock); the exercise itself is std only.
+            crate_manifest += "\n[dependencies]\ncrossbeam = \"0.8\"\n";
+        }
+        prepare(root, &dir, &crate_manifest, lib)?;
         let verdict = match build(&dir, &target) {
             Err(e) => Err(format!("does not build: {e}")),
             Ok(()) => judge(&dir, &target, name, expect),
