@@ -1,7 +1,10 @@
-//! The students' starter bundle: the `exercises` crate alone, buildable
-//! outside this workspace, for classes that should not see the solutions.
-//! `cargo xtask build` writes it into `src/downloads/` (git-ignored) so the
-//! site serves it and the instructors' page can link to it.
+//! The students' starter bundle: the `exercises` crate and the grader,
+//! buildable outside this workspace, for classes that should not see the
+//! solutions, and a ready GitHub Classroom template (its autograding
+//! workflow is written from `grade/grading.toml`). `cargo xtask build`
+//! writes it into `src/downloads/` (git-ignored) so the site serves it and
+//! the instructors' page can link to it. The hidden tests in `instructor/`
+//! are never part of it.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -11,28 +14,50 @@ pub const NAME: &str = "pt-exercises-starter";
 const README: &str = "\
 # Lab 2 starter: build a thread pool
 
-Edit `src/lib.rs` until every test passes:
+Edit `exercises/src/lib.rs` until every step passes:
 
-    cargo test            # every step
-    cargo test step1      # one step at a time
+    cargo run -p grade             # every step: passed or not, points, what to read next
+    cargo test -p exercises        # every test, with its messages
+    cargo test -p exercises step1  # one step at a time
 
-The book's Lab 2 pages explain each step and give hints.
+The book's Lab 2 pages explain each step and give hints. `cargo run -p grade`
+also writes its results to `target/grade.json`.
+
+On GitHub Classroom, every push is graded by `.github/workflows/classroom.yml`,
+one test per step, with the points in `grade/grading.toml`.
+";
+
+/// The bundle's own workspace: `cargo test` alone still grades the pool.
+const WORKSPACE: &str = "\
+[workspace]
+resolver = \"2\"
+members = [\"exercises\", \"grade\"]
+default-members = [\"exercises\"]
 ";
 
 /// Writes `src/downloads/pt-exercises-starter.tar.gz` and returns its path.
 pub fn write(root: &Path) -> Result<PathBuf, String> {
     let stage = root.join("target/starter");
-    let crate_dir = stage.join(NAME);
+    let bundle = stage.join(NAME);
     let _ = std::fs::remove_dir_all(&stage);
-    std::fs::create_dir_all(&crate_dir).map_err(|e| e.to_string())?;
-    let exercises = root.join("exercises");
-    for part in ["src", "tests"] {
-        if exercises.join(part).exists() {
-            copy_dir(&exercises.join(part), &crate_dir.join(part)).map_err(|e| format!("copying exercises/{part}: {e}"))?;
+    for (krate, parts) in [("exercises", &["src", "tests"][..]), ("grade", &["src", "grading.toml"][..])] {
+        let to = bundle.join(krate);
+        std::fs::create_dir_all(&to).map_err(|e| e.to_string())?;
+        for part in parts {
+            let from = root.join(krate).join(part);
+            let copied = if from.is_dir() { copy_dir(&from, &to.join(part)) } else { std::fs::copy(&from, to.join(part)).map(|_| ()) };
+            copied.map_err(|e| format!("copying {krate}/{part}: {e}"))?;
         }
+        std::fs::write(to.join("Cargo.toml"), member_manifest(root, krate)?).map_err(|e| e.to_string())?;
     }
-    std::fs::write(crate_dir.join("Cargo.toml"), exercises_manifest(root)?).map_err(|e| e.to_string())?;
-    std::fs::write(crate_dir.join("README.md"), README).map_err(|e| e.to_string())?;
+    let table = grade::load_table(&root.join("grade"))?;
+    std::fs::write(bundle.join("grade").join(grade::PAGES_FILE), step_headings(root, &table)?).map_err(|e| e.to_string())?;
+    let workflows = bundle.join(".github/workflows");
+    std::fs::create_dir_all(&workflows).map_err(|e| e.to_string())?;
+    std::fs::write(workflows.join("classroom.yml"), grade::classroom_workflow(root, &table)?).map_err(|e| e.to_string())?;
+    std::fs::write(bundle.join("Cargo.toml"), WORKSPACE).map_err(|e| e.to_string())?;
+    std::fs::write(bundle.join(".gitignore"), "/target\n").map_err(|e| e.to_string())?;
+    std::fs::write(bundle.join("README.md"), README).map_err(|e| e.to_string())?;
 
     let downloads = root.join("src/downloads");
     std::fs::create_dir_all(&downloads).map_err(|e| e.to_string())?;
@@ -48,7 +73,30 @@ pub fn write(root: &Path) -> Result<PathBuf, String> {
     ok.then_some(archive).ok_or_else(|| "tar failed to write the starter bundle".into())
 }
 
-fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+/// `path<TAB>heading` of every step page, so the grader in the bundle (which
+/// has no book sources) can still name the page to read next.
+fn step_headings(root: &Path, table: &grade::Table) -> Result<String, String> {
+    let mut out = String::new();
+    for lab in &table.labs {
+        for step in grade::discover(root, lab)? {
+            let page = grade::page(root, table, lab, step.n);
+            let heading = page.heading.ok_or(format!("{}: no page with a `# ` heading for step {}", page.path, step.n))?;
+            out += &format!("{}\t{heading}\n", page.path);
+        }
+    }
+    Ok(out)
+}
+
+/// Unpacks the bundle into a fresh `dest` (removed first); returns its root.
+pub fn unpack(root: &Path, dest: &Path) -> Result<PathBuf, String> {
+    let archive = write(root)?;
+    let _ = std::fs::remove_dir_all(dest);
+    std::fs::create_dir_all(dest).map_err(|e| e.to_string())?;
+    let unpacked = Command::new("tar").arg("-xzf").arg(&archive).arg("-C").arg(dest).status().is_ok_and(|s| s.success());
+    unpacked.then(|| dest.join(NAME)).ok_or_else(|| "the starter bundle does not unpack".into())
+}
+
+pub fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from)? {
         let path = entry?.path();
@@ -58,30 +106,36 @@ fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// `exercises/Cargo.toml` made to build outside the workspace (the starter
-/// bundle, and the scratch copies `cargo xtask lab2` grades).
+/// `exercises/Cargo.toml` made to build outside the workspace (the scratch
+/// copies `cargo xtask lab2` grades).
 pub fn exercises_manifest(root: &Path) -> Result<String, String> {
-    let manifest = std::fs::read_to_string(root.join("exercises/Cargo.toml")).map_err(|e| e.to_string())?;
+    Ok(member_manifest(root, "exercises")? + "\n# Not part of the course's workspace: builds on its own.\n[workspace]\n")
+}
+
+/// `<krate>/Cargo.toml` with the workspace's values inlined, for the bundle's
+/// own workspace.
+fn member_manifest(root: &Path, krate: &str) -> Result<String, String> {
+    let manifest = std::fs::read_to_string(root.join(krate).join("Cargo.toml")).map_err(|e| e.to_string())?;
     let workspace = std::fs::read_to_string(root.join("Cargo.toml")).map_err(|e| e.to_string())?;
-    standalone_manifest(&manifest, &workspace)
+    inline_workspace_keys(&manifest, &workspace).map_err(|e| format!("{krate}/Cargo.toml: {e}"))
 }
 
 /// The crate's manifest with every `key.workspace = true` replaced by the
-/// workspace's value, plus an empty `[workspace]` so it stands alone.
-fn standalone_manifest(manifest: &str, workspace: &str) -> Result<String, String> {
+/// workspace's value.
+fn inline_workspace_keys(manifest: &str, workspace: &str) -> Result<String, String> {
     let mut out = String::new();
     for line in manifest.lines() {
         match line.split_once(".workspace = true") {
             Some((key, rest)) => {
                 let key = key.trim();
-                let value = workspace_value(workspace, key).ok_or_else(|| format!("exercises/Cargo.toml: `{key}.workspace = true` has no value in the workspace"))?;
+                let value = workspace_value(workspace, key).ok_or_else(|| format!("`{key}.workspace = true` has no value in the workspace"))?;
                 // `foo = { workspace = true, features = [...] }` is not used here.
                 out += &format!("{key} = {value}{rest}\n");
             }
             None => out += &format!("{line}\n"),
         }
     }
-    Ok(out + "\n# Not part of the course's workspace: builds on its own.\n[workspace]\n")
+    Ok(out)
 }
 
 /// `key = value` from `[workspace.package]` or `[workspace.dependencies]`.
@@ -106,17 +160,20 @@ fn workspace_value(workspace: &str, key: &str) -> Option<String> {
 /// `cargo test` there: it must build, and fail on the unsolved steps with
 /// the suite's own messages.
 pub fn check(root: &Path) -> Result<(), String> {
-    let archive = write(root)?;
-    let scratch = root.join("target/starter-check");
-    let _ = std::fs::remove_dir_all(&scratch);
-    std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
-    let unpacked = Command::new("tar").arg("-xzf").arg(&archive).arg("-C").arg(&scratch).status().is_ok_and(|s| s.success());
-    if !unpacked {
-        return Err("the starter bundle does not unpack".into());
+    let bundle = unpack(root, &root.join("target/starter-check"))?;
+    for must in ["exercises/src/lib.rs", "grade/grading.toml", "grade/pages.tsv", ".github/workflows/classroom.yml"] {
+        if !bundle.join(must).is_file() {
+            return Err(format!("the starter bundle has no {must}"));
+        }
+    }
+    for never in ["solutions", "instructor", "src/lab2"] {
+        if bundle.join(never).exists() {
+            return Err(format!("the starter bundle must not contain {never}/"));
+        }
     }
     let out = Command::new(env!("CARGO"))
         .args(["test", "--quiet"])
-        .current_dir(scratch.join(NAME))
+        .current_dir(&bundle)
         .env("CARGO_TARGET_DIR", root.join("target/starter-target"))
         .output()
         .map_err(|e| e.to_string())?;
@@ -130,7 +187,7 @@ pub fn check(root: &Path) -> Result<(), String> {
     if !text.contains("step1") || !text.to_lowercase().contains("not implemented") {
         return Err(format!("the starter bundle fails, but not with the suite's step messages:\n{text}"));
     }
-    println!("starter bundle: {} unpacks, builds alone, and fails step by step as shipped", archive.display());
+    println!("starter bundle: {} unpacks, builds alone, and fails step by step as shipped", bundle.display());
     Ok(())
 }
 
@@ -140,10 +197,9 @@ mod tests {
     fn workspace_keys_are_inlined() {
         let workspace = "[workspace]\nmembers = []\n\n[workspace.package]\nedition = \"2021\"\n\n[workspace.dependencies]\nlibc = \"0.2\"\n";
         let manifest = "[package]\nname = \"exercises\"\nedition.workspace = true\n\n[dev-dependencies]\nlibc.workspace = true\n";
-        let out = super::standalone_manifest(manifest, workspace).unwrap();
+        let out = super::inline_workspace_keys(manifest, workspace).unwrap();
         assert!(out.contains("edition = \"2021\"\n"), "{out}");
         assert!(out.contains("libc = \"0.2\"\n"), "{out}");
-        assert!(out.trim_end().ends_with("[workspace]"), "{out}");
-        assert!(super::standalone_manifest("x.workspace = true\n", workspace).is_err());
+        assert!(super::inline_workspace_keys("x.workspace = true\n", workspace).is_err());
     }
 }

