@@ -56,6 +56,7 @@ fn main() {
         "serve" => book::serve(&root, rest),
         "build" => book::build(&root, rest),
         "hide-solutions" => book::hide_solutions(rest),
+        "quiz-text" => book::quiz_text(rest),
         "outputs" => outputs::regenerate(&root, rest),
         "figures" => outputs::redraw(&root, &[]),
         "check-outputs" => outputs::check(&root, rest),
@@ -160,9 +161,15 @@ fn without_solutions(root: &Path) -> Result<(), String> {
     let dest = root.join("target/book-no-solutions");
     book::build(root, &[book::NO_SOLUTIONS.into(), "-d".into(), dest.display().to_string()])?;
     let hidden = site_text(&dest);
-    match pages.iter().find(|t| hidden.contains(t.as_str())) {
-        Some(t) => Err(format!("built with --no-solutions, the site still links {t}")),
-        None => Ok(()),
+    if let Some(t) = pages.iter().find(|t| hidden.contains(t.as_str())) {
+        return Err(format!("built with --no-solutions, the site still links {t}"));
+    }
+    // The instructors' hidden tests go with the solutions.
+    const HIDDEN_TESTS: &str = "instructor/hidden-tests";
+    match (full.contains(HIDDEN_TESTS), hidden.contains(HIDDEN_TESTS)) {
+        (true, false) => Ok(()),
+        (false, _) => Err(format!("the full site should name {HIDDEN_TESTS} (the instructors' page)")),
+        (true, true) => Err(format!("built with --no-solutions, the site still names {HIDDEN_TESTS}")),
     }
 }
 
