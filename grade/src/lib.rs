@@ -271,13 +271,30 @@ pub fn run_bounded(mut cmd: Command, log: &Path, bound: Duration) -> Result<(boo
         }
         if start.elapsed() > bound {
             timed_out = true;
-            let _ = Command::new("kill").arg("-KILL").arg(format!("-{}", child.id())).status();
+            // The child leads its own process group (process_group(0) above):
+            // kill the whole group, test binaries included. Through libc rather than
+            // the kill(1) program, whose parsing of a negative pid varies (procps-ng
+            // 4.0.2 here took `kill -KILL -<pgid>` for "every process").
+            kill_group(child.id());
             break child.wait().map_err(|e| e.to_string())?;
         }
         std::thread::sleep(Duration::from_millis(50));
     };
     let text = fs::read_to_string(log).unwrap_or_default();
     Ok((status.success() && !timed_out, timed_out, start.elapsed(), text))
+}
+
+/// SIGKILL to the process group `pgid` (a child spawned with
+/// `process_group(0)`, so its group id is its pid).
+pub fn kill_group(pgid: u32) {
+    let Ok(pgid) = libc::pid_t::try_from(pgid) else { return };
+    if pgid > 1 {
+        // SAFETY: killpg only sends a signal; a group id above 1 names the
+        // child's own group, never "every process" (which needs -1).
+        unsafe {
+            libc::killpg(pgid, libc::SIGKILL);
+        }
+    }
 }
 
 /// Compiles the lab's package and its tests once, so a step's time bound
@@ -588,6 +605,19 @@ mod tests {
         let (passed, failed) = test_lines(text);
         assert_eq!((passed, failed.clone()), (vec!["step1_a".to_string()], vec!["step1_b".to_string()]));
         assert_eq!(first_message(text, "step1_b").as_deref(), Some("not implemented yet: ThreadPool::build (step 1)"));
+    }
+
+    #[test]
+    fn the_watchdog_stops_a_hung_step_and_its_children() {
+        let log = std::env::temp_dir().join(format!("grade-watchdog-{}.log", std::process::id()));
+        let mut cmd = Command::new("sh");
+        // The child sleeps in a grandchild: the whole group must go.
+        cmd.args(["-c", "sleep 30 & wait"]);
+        let start = Instant::now();
+        let (ok, timed_out, _, _) = run_bounded(cmd, &log, Duration::from_millis(300)).unwrap();
+        let _ = fs::remove_file(&log);
+        assert!(!ok && timed_out, "a command past its bound must count as failed and timed out");
+        assert!(start.elapsed() < Duration::from_secs(20), "the watchdog did not stop the command");
     }
 
     #[test]

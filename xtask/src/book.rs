@@ -232,7 +232,8 @@ fn add_quiz_text(book: &mut serde_json::Value) -> Result<(), String> {
                 .as_array()
                 .into_iter()
                 .flatten()
-                .map(|q| q["prompt"]["prompt"].as_str().unwrap_or("").split_whitespace().collect::<Vec<_>>().join(" "))
+                // Markdown's code marks would show as backticks in plain text.
+                .map(|q| q["prompt"]["prompt"].as_str().unwrap_or("").replace('`', "").split_whitespace().collect::<Vec<_>>().join(" "))
                 .collect();
             let items: String = prompts.iter().map(|p| format!("<li>{}</li>", escape(p))).collect();
             out += &content[last..whole.end()];
