@@ -200,12 +200,14 @@ fn print_table(root: &Path, table: &Table, rows: &[Row], hidden: Option<&Path>) 
         let lab = &table.labs[row.lab];
         if let Some(page) = page_of(root, table, lab, &row.what) {
             let heading = page.heading.clone().unwrap_or_else(|| row.what.clone());
+            let html = page.path.strip_prefix("src/").unwrap_or(&page.path).replace(".md", ".html");
             let place = match (&page.url, page.present) {
                 (Some(url), _) => url.clone(),
-                (None, true) => page.path.clone(),
-                (None, false) => format!("the course book, {}", lab.title),
+                (None, true) => format!("{} (in the built book: {html})", page.path),
+                (None, false) => format!("the course book's page {html}"),
             };
-            let _ = writeln!(out, "\nNext: {} \"{heading}\": read {place},\n      then run `cargo test -p {} {}` to see every message.", lab.title, lab.package, row.what);
+            let short = lab.title.split(':').next().unwrap_or(&lab.title);
+            let _ = writeln!(out, "\nNext: {short}, {heading}\n  read: {place}\n  then: cargo test -p {} {}", lab.package, row.what);
         }
     } else if rows.iter().all(|r| r.passed() || r.skipped()) {
         let _ = writeln!(out, "\nEvery step graded here passes.");
