@@ -242,7 +242,10 @@ fn add_quiz_text(book: &mut serde_json::Value) -> Result<(), String> {
                 prompts.len()
             );
             last = whole.end();
-            let title = chapter["name"].as_str().unwrap_or(path).to_string();
+            // "What is a process? › Isolation and talking across it"
+            let mut names: Vec<&str> = chapter["parent_names"].as_array().into_iter().flatten().filter_map(|n| n.as_str()).collect();
+            names.push(chapter["name"].as_str().unwrap_or(path));
+            let title = names.join(" › ");
             quizzes.push(QuizEntry { name, page: path.replace(".md", ".html"), title, questions: prompts.len() });
         }
         if last > 0 {
