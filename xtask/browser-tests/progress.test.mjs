@@ -147,9 +147,9 @@ try {
   const built = fs.readFileSync(path.join(site, 'print.html'), 'utf8');
   const placeholders = [...built.matchAll(/<div class="quiz-placeholder" data-quiz-name="([^"]*)" data-quiz-questions="([^"]*)"/g)]
     .map(([, name, questions]) => ({ name: JSON.parse(unescape(name)), questions: JSON.parse(unescape(questions)).questions }));
-  // Read once every quiz's text is in the page (the print page is long, and
-  // playwright may look before it is all laid out).
-  await page.waitForFunction((n) => document.querySelectorAll('.quiz-text').length >= n, placeholders.length, { timeout: TIMEOUT_MS }).catch(() => {});
+  // The print page is long: under load, networkidle can come before the
+  // document has finished parsing (readyState still "loading").
+  await page.waitForFunction(() => document.readyState === 'complete', null, { timeout: TIMEOUT_MS });
   const texts = await page.locator('.quiz-text').allTextContents();
   const printed = texts.join(' ').replace(/\s+/g, ' ');
   const indexFile = fs.readdirSync(site).find((f) => /^searchindex.*\.js$/.test(f));
