@@ -203,6 +203,9 @@ for (const { md } of chapters) {
 // ---- the print page has the whole chapter ----
 {
   const { context, page, problems } = await openPage('print.html');
+  // The print page is long: under load, playwright's networkidle can come
+  // before the document has finished parsing (readyState still "loading").
+  await page.waitForFunction(() => document.readyState === 'complete', null, { timeout: PAGE_TIMEOUT_MS });
   // textContent, not innerText: the print page is long, and innerText depends on layout.
   const text = await page.locator('main').textContent();
   for (const { title, md } of chapters) {

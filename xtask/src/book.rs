@@ -15,6 +15,11 @@ fn mdbook(root: &Path, no_solutions: bool) -> Result<Command, String> {
     }
     let mut cmd = Command::new("mdbook");
     cmd.current_dir(root).env("PATH", path);
+    // book.toml runs the quiz-text preprocessor through `cargo run`, for a
+    // plain `mdbook serve`; here the xtask already built is quicker.
+    let me = std::env::current_exe().map_err(|e| e.to_string())?;
+    let quiz_text = serde_json::json!({ "command": format!("{} quiz-text", me.display()), "after": ["quiz"] });
+    cmd.env("MDBOOK_PREPROCESSOR__QUIZ_TEXT", quiz_text.to_string());
     if no_solutions {
         let me = std::env::current_exe().map_err(|e| e.to_string())?;
         let table = serde_json::json!({
@@ -146,6 +151,145 @@ fn drop_solutions(book: &mut serde_json::Value) {
     if let Some(items) = book["items"].as_array_mut() {
         items.retain(|item| !is_solution(item));
     }
+    for_each_chapter(book, &mut |chapter| {
+        if let Some(content) = chapter["content"].as_str() {
+            chapter["content"] = instructors_only(content).into();
+        }
+    });
+}
+
+/// A page's passages between these markers (on the instructors' page: the
+/// hidden tests) are left out with the solutions.
+const INSTRUCTORS_ONLY: (&str, &str) = ("<!-- instructors-only -->", "<!-- /instructors-only -->");
+
+fn instructors_only(content: &str) -> String {
+    let mut out = String::new();
+    let mut rest = content;
+    while let Some((before, after)) = rest.split_once(INSTRUCTORS_ONLY.0) {
+        out += before;
+        rest = after.split_once(INSTRUCTORS_ONLY.1).map_or("", |(_, r)| r);
+    }
+    out + rest
+}
+
+/// Calls `f` on every chapter of the book JSON, sub-chapters included.
+fn for_each_chapter(book: &mut serde_json::Value, f: &mut dyn FnMut(&mut serde_json::Value)) {
+    fn walk(items: &mut serde_json::Value, f: &mut dyn FnMut(&mut serde_json::Value)) {
+        for item in items.as_array_mut().into_iter().flatten() {
+            if let Some(chapter) = item.get_mut("Chapter") {
+                f(chapter);
+                walk(&mut chapter["sub_items"], f);
+            }
+        }
+    }
+    walk(&mut book["items"], f);
+}
+
+/// An mdBook preprocessor run after mdbook-quiz. Its quizzes are empty
+/// placeholders that JavaScript fills in, so the print page, the search
+/// index and a reader without JavaScript see nothing of them; this adds
+/// each quiz's questions as text after it (hidden on screen, shown when
+/// printed, never with the answers), and fills the "Your progress" page's
+/// table with every quiz found in the book.
+pub fn quiz_text(args: &[String]) -> Result<(), String> {
+    if args.first().map(String::as_str) == Some("supports") {
+        return Ok(());
+    }
+    let mut input = String::new();
+    std::io::stdin().read_to_string(&mut input).map_err(|e| e.to_string())?;
+    let mut pair: serde_json::Value = serde_json::from_str(&input).map_err(|e| e.to_string())?;
+    let mut book = pair[1].take();
+    add_quiz_text(&mut book)?;
+    println!("{book}");
+    Ok(())
+}
+
+/// What the progress page lists of one quiz.
+struct QuizEntry {
+    name: String,
+    page: String,
+    title: String,
+    questions: usize,
+}
+
+fn add_quiz_text(book: &mut serde_json::Value) -> Result<(), String> {
+    let placeholder = regex::Regex::new(r#"<div class="quiz-placeholder" data-quiz-name="([^"]*)" data-quiz-questions="([^"]*)"[^>]*></div>"#).unwrap();
+    let mut quizzes = Vec::new();
+    let mut error = None;
+    for_each_chapter(book, &mut |chapter| {
+        let (Some(content), Some(path)) = (chapter["content"].as_str(), chapter["path"].as_str()) else { return };
+        let mut out = String::new();
+        let mut last = 0;
+        for caps in placeholder.captures_iter(content) {
+            let whole = caps.get(0).unwrap();
+            let parsed = serde_json::from_str::<String>(&unescape(&caps[1]))
+                .and_then(|name| serde_json::from_str::<serde_json::Value>(&unescape(&caps[2])).map(|q| (name, q)));
+            let Ok((name, quiz)) = parsed else {
+                error = Some(format!("{path}: a quiz placeholder whose data is not JSON"));
+                return;
+            };
+            let prompts: Vec<String> = quiz["questions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                // Markdown's code marks would show as backticks in plain text.
+                .map(|q| q["prompt"]["prompt"].as_str().unwrap_or("").replace('`', "").split_whitespace().collect::<Vec<_>>().join(" "))
+                .collect();
+            let items: String = prompts.iter().map(|p| format!("<li>{}</li>", escape(p))).collect();
+            out += &content[last..whole.end()];
+            out += &format!(
+                "<div class=\"quiz-text\" id=\"quiz-{name}\" aria-hidden=\"true\"><p>Quiz ({} questions; answer them on the web page):</p><ol>{items}</ol></div>",
+                prompts.len()
+            );
+            last = whole.end();
+            // "What is a process? › Isolation and talking across it"
+            let mut names: Vec<&str> = chapter["parent_names"].as_array().into_iter().flatten().filter_map(|n| n.as_str()).collect();
+            names.push(chapter["name"].as_str().unwrap_or(path));
+            let title = names.join(" › ");
+            quizzes.push(QuizEntry { name, page: path.replace(".md", ".html"), title, questions: prompts.len() });
+        }
+        if last > 0 {
+            out += &content[last..];
+            chapter["content"] = out.into();
+        }
+    });
+    if let Some(e) = error {
+        return Err(e);
+    }
+    let rows: String = quizzes
+        .iter()
+        .map(|q| {
+            format!(
+                "<tr data-quiz=\"{name}\" data-questions=\"{n}\"><td><a href=\"{page}#quiz-{name}\">{title}</a></td><td class=\"quiz-status\">not answered</td><td class=\"quiz-score\">–</td><td><button type=\"button\" class=\"quiz-reset\">Reset</button></td></tr>",
+                name = q.name,
+                n = q.questions,
+                page = q.page,
+                title = escape(&q.title),
+            )
+        })
+        .collect();
+    let table = format!(
+        "<table id=\"quiz-progress\"><thead><tr><th>Quiz</th><th>Status</th><th>Score</th><th></th></tr></thead><tbody>{rows}</tbody></table>\n<p><button type=\"button\" id=\"quiz-reset-all\">Reset every quiz</button></p>"
+    );
+    for_each_chapter(book, &mut |chapter| {
+        if let Some(content) = chapter["content"].as_str() {
+            if content.contains(PROGRESS_MARKER) {
+                chapter["content"] = content.replace(PROGRESS_MARKER, &table).into();
+            }
+        }
+    });
+    Ok(())
+}
+
+/// Where the progress page's table goes (src/progress.md).
+const PROGRESS_MARKER: &str = "<div id=\"quiz-progress-table\"></div>";
+
+fn unescape(attr: &str) -> String {
+    attr.replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&#x27;", "'").replace("&#39;", "'").replace("&amp;", "&")
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 fn is_solution(item: &serde_json::Value) -> bool {
@@ -168,6 +312,31 @@ mod tests {
         let items = book["items"].as_array().unwrap();
         assert_eq!(items.len(), 1, "only the lab page should remain: {items:?}");
         assert_eq!(items[0]["Chapter"]["path"], "lab2/README.md");
+    }
+
+    #[test]
+    fn instructors_only_passages_are_dropped() {
+        let page = "keep\n<!-- instructors-only -->\nsecret\n<!-- /instructors-only -->\nalso kept\n";
+        assert_eq!(super::instructors_only(page), "keep\n\nalso kept\n");
+    }
+
+    #[test]
+    fn quizzes_get_their_questions_as_text_and_a_progress_row() {
+        let quiz = serde_json::json!({"questions": [{"type": "ShortAnswer", "prompt": {"prompt": "Why <this>\n  and that?"}, "answer": {"answer": "SECRET"}}]});
+        let attr = super::escape(&quiz.to_string());
+        let placeholder = format!("<div class=\"quiz-placeholder\" data-quiz-name=\"&quot;pool&quot;\" data-quiz-questions=\"{attr}\" data-quiz-cache-answers=\"true\"></div>");
+        let mut book = serde_json::json!({"items": [
+            {"Chapter": {"name": "Progress", "path": "progress.md", "content": super::PROGRESS_MARKER, "sub_items": []}},
+            {"Chapter": {"name": "Pools", "path": "pool/pattern.md", "content": "", "sub_items": [
+                {"Chapter": {"name": "Sizing", "path": "pool/sizing.md", "content": format!("text\n{placeholder}\nmore"), "sub_items": []}}]}},
+        ]});
+        super::add_quiz_text(&mut book).unwrap();
+        let sizing = book["items"][1]["Chapter"]["sub_items"][0]["Chapter"]["content"].as_str().unwrap();
+        assert!(sizing.contains("<li>Why &lt;this&gt; and that?</li>"), "{sizing}");
+        let text = sizing.split("quiz-text").nth(1).unwrap();
+        assert!(!text.contains("SECRET"), "the answer leaked: {sizing}");
+        let progress = book["items"][0]["Chapter"]["content"].as_str().unwrap();
+        assert!(progress.contains("<tr data-quiz=\"pool\" data-questions=\"1\"><td><a href=\"pool/sizing.html#quiz-pool\">Sizing</a>"), "{progress}");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The browser suite (`xtask/browser-tests/site.test.mjs`): the built site
-//! opened page by page in headless Chromium, driven by playwright-core.
+//! opened page by page in headless Chromium, driven by playwright-core;
+//! then `progress.test.mjs`: quiz progress, reset, and the quizzes' text.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -55,8 +56,21 @@ pub fn check(root: &Path) -> Result<(), String> {
         .arg(&site)
         .arg(root)
         .arg(&shots)
+        .env("CHROMIUM", &chromium)
+        .status()
+        .map_err(|e| format!("cannot run node: {e}"))?;
+    if !status.success() {
+        return Err(format!("the browser suite found problems (screenshots in {})", shots.display()));
+    }
+    // Quiz progress and the quizzes' text: a second script, one browser
+    // context throughout (answers are kept between its pages).
+    let status = Command::new("node")
+        .arg(tests.join("progress.test.mjs"))
+        .arg(&site)
+        .arg(root)
+        .arg(&shots)
         .env("CHROMIUM", chromium)
         .status()
         .map_err(|e| format!("cannot run node: {e}"))?;
-    status.success().then_some(()).ok_or_else(|| format!("the browser suite found problems (screenshots in {})", shots.display()))
+    status.success().then_some(()).ok_or_else(|| format!("the progress page's browser test found problems (screenshots in {})", shots.display()))
 }

@@ -1,14 +1,15 @@
-//! The students' starter bundle: both labs' exercise crates, buildable
-//! outside this workspace, for classes that should not see the solutions.
-//! `cargo xtask build` writes it into `src/downloads/` (git-ignored) so the
-//! site serves it and the instructors' page can link to it.
+//! The students' starter bundle: both labs' exercise crates and the grader,
+//! buildable outside this workspace, for classes that should not see the
+//! solutions, and a ready GitHub Classroom template (its autograding
+//! workflow is written from `grade/grading.toml`). `cargo xtask build`
+//! writes it into `src/downloads/` (git-ignored) so the site serves it and
+//! the instructors' page can link to it. The hidden tests in `instructor/`
+//! are never part of it.
 //!
-//! Layout: Lab 2's `exercises` crate at the top (as before: `cargo test`
-//! there grades the pool), Lab 1's crate in `lab1/` with its check command
-//! in `lab1/check/`, and what that check compares against, the listing
-//! `lab1-measure` and the pool it times, in `reference/`. One workspace
-//! holds them all, so the commands are the book's: `cargo test -p lab1`,
-//! `cargo run --release -p lab1-check`.
+//! Layout: `exercises/` (Lab 2), `grade/`, `lab1/` with its check command in
+//! `lab1/check/`, and what that check compares against, the listing
+//! `lab1-measure` and the pool it times, in `reference/`. One workspace holds
+//! them all, so the commands are the book's.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -18,10 +19,13 @@ pub const NAME: &str = "pt-exercises-starter";
 const README: &str = "\
 # Starter: Lab 1 (measure) and Lab 2 (build a thread pool)
 
-Lab 2: edit `src/lib.rs` until every test passes:
+Lab 2: edit `exercises/src/lib.rs` until every step passes:
 
-    cargo test            # every step
-    cargo test step1      # one step at a time
+    cargo run -p grade             # every step: passed or not, points, what to read next
+    cargo test -p exercises        # every test, with its messages
+    cargo test -p exercises step1  # one step at a time
+
+`cargo run -p grade` also writes its results to `target/grade.json`.
 
 Lab 1: edit `lab1/src/lib.rs` until every test passes, then compare your
 figures with the reference's:
@@ -33,6 +37,17 @@ figures with the reference's:
 The book's Lab 1 and Lab 2 pages explain each step and give hints.
 `reference/` holds the course's measuring program (`cargo run --release -p
 lab1-measure`), which the check compares your figures against.
+
+On GitHub Classroom, every push is graded by `.github/workflows/classroom.yml`,
+one test per step, with the points in `grade/grading.toml`.
+";
+
+/// The bundle's own workspace: `cargo test` alone still grades the pool.
+const WORKSPACE: &str = "\
+[workspace]
+resolver = \"2\"
+members = [\"exercises\", \"grade\", \"lab1\", \"lab1/check\", \"reference/lab1-measure\", \"reference/pool-04-shutdown\"]
+default-members = [\"exercises\"]
 ";
 
 /// Lab 1's crates and the reference its check needs, as (folder in the
@@ -47,35 +62,39 @@ const LAB1: [(&str, &str, &[&str]); 4] = [
 /// Writes `src/downloads/pt-exercises-starter.tar.gz` and returns its path.
 pub fn write(root: &Path) -> Result<PathBuf, String> {
     let stage = root.join("target/starter");
-    let crate_dir = stage.join(NAME);
+    let bundle = stage.join(NAME);
     let _ = std::fs::remove_dir_all(&stage);
-    std::fs::create_dir_all(&crate_dir).map_err(|e| e.to_string())?;
-    let exercises = root.join("exercises");
-    for part in ["src", "tests"] {
-        if exercises.join(part).exists() {
-            copy_dir(&exercises.join(part), &crate_dir.join(part)).map_err(|e| format!("copying exercises/{part}: {e}"))?;
+    for (krate, parts) in [("exercises", &["src", "tests"][..]), ("grade", &["src", "grading.toml"][..])] {
+        let to = bundle.join(krate);
+        std::fs::create_dir_all(&to).map_err(|e| e.to_string())?;
+        for part in parts {
+            let from = root.join(krate).join(part);
+            let copied = if from.is_dir() { copy_dir(&from, &to.join(part)) } else { std::fs::copy(&from, to.join(part)).map(|_| ()) };
+            copied.map_err(|e| format!("copying {krate}/{part}: {e}"))?;
         }
+        std::fs::write(to.join("Cargo.toml"), member_manifest(root, krate)?).map_err(|e| e.to_string())?;
     }
-    let workspace = std::fs::read_to_string(root.join("Cargo.toml")).map_err(|e| e.to_string())?;
-    let read = |dir: &str| std::fs::read_to_string(root.join(dir).join("Cargo.toml")).map_err(|e| format!("{dir}/Cargo.toml: {e}"));
-    let members: Vec<String> = LAB1.iter().map(|(_, to, _)| format!("{to:?}")).collect();
-    let top = inline_workspace_keys(&read("exercises")?, &workspace)?;
-    let top = format!("{top}\n# Not part of the course's workspace: builds on its own, with Lab 1's crates.\n[workspace]\nmembers = [{}]\n", members.join(", "));
-    std::fs::write(crate_dir.join("Cargo.toml"), top).map_err(|e| e.to_string())?;
     for (from, to, parts) in LAB1 {
         for part in parts {
-            copy_dir(&root.join(from).join(part), &crate_dir.join(to).join(part)).map_err(|e| format!("copying {from}/{part}: {e}"))?;
+            copy_dir(&root.join(from).join(part), &bundle.join(to).join(part)).map_err(|e| format!("copying {from}/{part}: {e}"))?;
         }
-        let manifest = inline_workspace_keys(&read(from)?, &workspace)?
+        let manifest = member_manifest(root, from)?
             // The check's reference sits in reference/ here.
             .replace("path = \"../../../listings/lab1-measure\"", "path = \"../../reference/lab1-measure\"");
         // No benches or their dev-dependencies (criterion): the bundle
         // carries what the labs run.
-        std::fs::write(crate_dir.join(to).join("Cargo.toml"), drop_sections(&manifest, &["[dev-dependencies]", "[[bench]]"])).map_err(|e| e.to_string())?;
+        std::fs::write(bundle.join(to).join("Cargo.toml"), drop_sections(&manifest, &["[dev-dependencies]", "[[bench]]"])).map_err(|e| e.to_string())?;
     }
     // The workspace's versions, so the bundle builds what the course tested.
-    std::fs::copy(root.join("Cargo.lock"), crate_dir.join("Cargo.lock")).map_err(|e| format!("Cargo.lock: {e}"))?;
-    std::fs::write(crate_dir.join("README.md"), README).map_err(|e| e.to_string())?;
+    std::fs::copy(root.join("Cargo.lock"), bundle.join("Cargo.lock")).map_err(|e| format!("Cargo.lock: {e}"))?;
+    let table = grade::load_table(&root.join("grade"))?;
+    std::fs::write(bundle.join("grade").join(grade::PAGES_FILE), step_headings(root, &table)?).map_err(|e| e.to_string())?;
+    let workflows = bundle.join(".github/workflows");
+    std::fs::create_dir_all(&workflows).map_err(|e| e.to_string())?;
+    std::fs::write(workflows.join("classroom.yml"), grade::classroom_workflow(root, &table)?).map_err(|e| e.to_string())?;
+    std::fs::write(bundle.join("Cargo.toml"), WORKSPACE).map_err(|e| e.to_string())?;
+    std::fs::write(bundle.join(".gitignore"), "/target\n").map_err(|e| e.to_string())?;
+    std::fs::write(bundle.join("README.md"), README).map_err(|e| e.to_string())?;
 
     let downloads = root.join("src/downloads");
     std::fs::create_dir_all(&downloads).map_err(|e| e.to_string())?;
@@ -91,7 +110,30 @@ pub fn write(root: &Path) -> Result<PathBuf, String> {
     ok.then_some(archive).ok_or_else(|| "tar failed to write the starter bundle".into())
 }
 
-fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+/// `path<TAB>heading` of every step page, so the grader in the bundle (which
+/// has no book sources) can still name the page to read next.
+fn step_headings(root: &Path, table: &grade::Table) -> Result<String, String> {
+    let mut out = String::new();
+    for lab in &table.labs {
+        for step in grade::discover(root, lab)? {
+            let page = grade::page(root, table, lab, step.n);
+            let heading = page.heading.ok_or(format!("{}: no page with a `# ` heading for step {}", page.path, step.n))?;
+            out += &format!("{}\t{heading}\n", page.path);
+        }
+    }
+    Ok(out)
+}
+
+/// Unpacks the bundle into a fresh `dest` (removed first); returns its root.
+pub fn unpack(root: &Path, dest: &Path) -> Result<PathBuf, String> {
+    let archive = write(root)?;
+    let _ = std::fs::remove_dir_all(dest);
+    std::fs::create_dir_all(dest).map_err(|e| e.to_string())?;
+    let unpacked = Command::new("tar").arg("-xzf").arg(&archive).arg("-C").arg(dest).status().is_ok_and(|s| s.success());
+    unpacked.then(|| dest.join(NAME)).ok_or_else(|| "the starter bundle does not unpack".into())
+}
+
+pub fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from)? {
         let path = entry?.path();
@@ -110,15 +152,7 @@ pub fn exercises_manifest(root: &Path) -> Result<String, String> {
 /// `<dir>/Cargo.toml` made to build outside the workspace (the scratch
 /// copies `cargo xtask lab1` grades).
 pub fn standalone_crate_manifest(root: &Path, dir: &str) -> Result<String, String> {
-    let manifest = std::fs::read_to_string(root.join(dir).join("Cargo.toml")).map_err(|e| format!("{dir}/Cargo.toml: {e}"))?;
-    let workspace = std::fs::read_to_string(root.join("Cargo.toml")).map_err(|e| e.to_string())?;
-    standalone_manifest(&manifest, &workspace)
-}
-
-/// The crate's manifest with every `key.workspace = true` replaced by the
-/// workspace's value, plus an empty `[workspace]` so it stands alone.
-fn standalone_manifest(manifest: &str, workspace: &str) -> Result<String, String> {
-    Ok(inline_workspace_keys(manifest, workspace)? + "\n# Not part of the course's workspace: builds on its own.\n[workspace]\n")
+    Ok(member_manifest(root, dir)? + "\n# Not part of the course's workspace: builds on its own.\n[workspace]\n")
 }
 
 /// The manifest without the given sections (a header line and the lines up
@@ -137,6 +171,14 @@ fn drop_sections(manifest: &str, headers: &[&str]) -> String {
     out
 }
 
+/// `<krate>/Cargo.toml` with the workspace's values inlined, for the bundle's
+/// own workspace.
+fn member_manifest(root: &Path, krate: &str) -> Result<String, String> {
+    let manifest = std::fs::read_to_string(root.join(krate).join("Cargo.toml")).map_err(|e| e.to_string())?;
+    let workspace = std::fs::read_to_string(root.join("Cargo.toml")).map_err(|e| e.to_string())?;
+    inline_workspace_keys(&manifest, &workspace).map_err(|e| format!("{krate}/Cargo.toml: {e}"))
+}
+
 /// The crate's manifest with every `key.workspace = true` replaced by the
 /// workspace's value.
 fn inline_workspace_keys(manifest: &str, workspace: &str) -> Result<String, String> {
@@ -145,7 +187,7 @@ fn inline_workspace_keys(manifest: &str, workspace: &str) -> Result<String, Stri
         match line.split_once(".workspace = true") {
             Some((key, rest)) => {
                 let key = key.trim();
-                let value = workspace_value(workspace, key).ok_or_else(|| format!("exercises/Cargo.toml: `{key}.workspace = true` has no value in the workspace"))?;
+                let value = workspace_value(workspace, key).ok_or_else(|| format!("`{key}.workspace = true` has no value in the workspace"))?;
                 // `foo = { workspace = true, features = [...] }` is not used here.
                 out += &format!("{key} = {value}{rest}\n");
             }
@@ -178,17 +220,20 @@ fn workspace_value(workspace: &str, key: &str) -> Option<String> {
 /// and fail on the unsolved steps with the suite's own messages; Lab 1's
 /// check command must build too.
 pub fn check(root: &Path) -> Result<(), String> {
-    let archive = write(root)?;
-    let scratch = root.join("target/starter-check");
-    let _ = std::fs::remove_dir_all(&scratch);
-    std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
-    let unpacked = Command::new("tar").arg("-xzf").arg(&archive).arg("-C").arg(&scratch).status().is_ok_and(|s| s.success());
-    if !unpacked {
-        return Err("the starter bundle does not unpack".into());
+    let bundle = unpack(root, &root.join("target/starter-check"))?;
+    for must in ["exercises/src/lib.rs", "lab1/src/lib.rs", "grade/grading.toml", "grade/pages.tsv", ".github/workflows/classroom.yml"] {
+        if !bundle.join(must).is_file() {
+            return Err(format!("the starter bundle has no {must}"));
+        }
+    }
+    for never in ["solutions", "instructor", "src/lab2"] {
+        if bundle.join(never).exists() {
+            return Err(format!("the starter bundle must not contain {never}/"));
+        }
     }
     let out = Command::new(env!("CARGO"))
         .args(["test", "--quiet"])
-        .current_dir(scratch.join(NAME))
+        .current_dir(&bundle)
         .env("CARGO_TARGET_DIR", root.join("target/starter-target"))
         .output()
         .map_err(|e| e.to_string())?;
@@ -205,7 +250,7 @@ pub fn check(root: &Path) -> Result<(), String> {
     let cargo_in_bundle = |args: &[&str]| {
         Command::new(env!("CARGO"))
             .args(args)
-            .current_dir(scratch.join(NAME))
+            .current_dir(&bundle)
             .env("CARGO_TARGET_DIR", root.join("target/starter-target"))
             .output()
             .map_err(|e| e.to_string())
@@ -230,7 +275,7 @@ pub fn check(root: &Path) -> Result<(), String> {
     if !out.status.success() {
         return Err(format!("Lab 1's check command does not build in the starter bundle:\n{}", String::from_utf8_lossy(&out.stderr)));
     }
-    println!("starter bundle: {} unpacks, builds alone (both labs and Lab 1's check), and fails step by step as shipped", archive.display());
+    println!("starter bundle: {} unpacks, builds alone (both labs, Lab 1's check, the grader), and fails step by step as shipped", bundle.display());
     Ok(())
 }
 
@@ -240,11 +285,10 @@ mod tests {
     fn workspace_keys_are_inlined() {
         let workspace = "[workspace]\nmembers = []\n\n[workspace.package]\nedition = \"2021\"\n\n[workspace.dependencies]\nlibc = \"0.2\"\n";
         let manifest = "[package]\nname = \"exercises\"\nedition.workspace = true\n\n[dev-dependencies]\nlibc.workspace = true\n";
-        let out = super::standalone_manifest(manifest, workspace).unwrap();
+        let out = super::inline_workspace_keys(manifest, workspace).unwrap();
         assert!(out.contains("edition = \"2021\"\n"), "{out}");
         assert!(out.contains("libc = \"0.2\"\n"), "{out}");
-        assert!(out.trim_end().ends_with("[workspace]"), "{out}");
-        assert!(super::standalone_manifest("x.workspace = true\n", workspace).is_err());
+        assert!(super::inline_workspace_keys("x.workspace = true\n", workspace).is_err());
     }
 
     #[test]

