@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 /// How long the second consumer stays in its window if nobody acts.
 const SETTLE: Duration = Duration::from_millis(50);
 /// How long the watchdog lets the consumer sleep once `ready` is true.
-const WATCHDOG: Duration = Duration::from_millis(500);
+const WATCHDOG: Duration = Duration::from_secs(1);
 
 struct State {
     ready: bool,
