@@ -64,6 +64,10 @@ async fn interrupted(job: &mut RunJob) -> Ended {
 
 /// SIGKILL to every process of the group (the listing and what it made).
 fn kill_group(pgid: u32) {
+    // Never 0 or 1: kill(0) is our own group, kill(-1) every process.
+    if pgid <= 1 {
+        return;
+    }
     // SAFETY: kill(2) has no memory effects; a negative pid names a group.
     unsafe { libc::kill(-(pgid as libc::pid_t), libc::SIGKILL) };
 }
@@ -72,6 +76,9 @@ fn kill_group(pgid: u32) {
 /// subreaper, see main.rs) when their parent died: no zombie is left.
 /// Call after the leader is reaped and the group killed.
 async fn reap_group(pgid: u32) {
+    if pgid <= 1 {
+        return; // waitpid(0) would wait for our own group
+    }
     let _ = tokio::task::spawn_blocking(move || loop {
         // SAFETY: waitpid with a null status pointer only reaps children.
         let r = unsafe { libc::waitpid(-(pgid as libc::pid_t), std::ptr::null_mut(), 0) };
