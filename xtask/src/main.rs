@@ -21,7 +21,8 @@ usage: cargo xtask <command> [args]
                        PATH are left alone)
   serve [ARGS]         serve the book with live reload (http://localhost:3000);
                        ARGS go to `mdbook serve` (e.g. -p 8000, --open);
-                       --no-solutions leaves the solutions out
+                       --no-solutions leaves the solutions out; starts the
+                       listing runner (Run on this machine buttons)
   build [ARGS]         build the site into book/, failing on any warning;
                        --no-solutions leaves the solutions out, -d DIR elsewhere
   outputs [LISTING..]  rerun listings, rewrite their output.txt, redraw the
@@ -37,7 +38,8 @@ usage: cargo xtask <command> [args]
                        check it builds on its own and fails as shipped
   links [--external]   check every internal link and anchor (offline);
                        --external also lists and follows web links
-  browser              open every page in headless Chromium and check it
+  browser              open every page in headless Chromium and check it,
+                       then click Run and Stop against a listing runner
   test                 every check of the project (what CI runs)
 ";
 
@@ -168,7 +170,9 @@ fn test(root: &Path) -> Result<(), String> {
         ("book tools", Box::new(|| tools::ensure().map(|_| ()))),
         // Lab 2's graded suite is left out: it must fail on the unsolved
         // exercise. The lab2 check grades the skeleton and the solution.
-        ("workspace and page tests", Box::new(|| cargo(root, &["test", "--workspace", "--exclude", "exercises"]))),
+        ("workspace and page tests", Box::new(|| cargo(root, &["test", "--workspace", "--exclude", "exercises", "--exclude", "listing-runner"]))),
+        // The Run button's security boundary, on its own line of the summary.
+        ("listing runner: refusals, bounds and kills", Box::new(|| cargo(root, &["test", "-p", "listing-runner"]))),
         ("lab2: skeleton fails, solution passes, mutants rejected", Box::new(|| lab2::run(root))),
         ("bad input is rejected", Box::new(|| bad_input::check(root))),
         ("benches compile", Box::new(|| cargo(root, &["build", "--workspace", "--exclude", "exercises", "--benches"]))),
