@@ -3,7 +3,7 @@
 //! finds nothing to do, then starts the binary). The target is under 1 s.
 //!
 //! `cargo bench -p listing-runner` starts a real runner on loopback for this
-//! workspace and times `POST /api/run` to the first `stdout`/`stderr` event
+//! workspace and times `POST /api/run` to the first `output` event
 //! of `thread-02-spawn-join` (the rest of each run is read untimed).
 
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -69,7 +69,7 @@ fn run_once(runner: &Runner) -> Duration {
         let n = stream.read(&mut buf).unwrap();
         assert!(n > 0, "the stream ended before the run did: {seen}");
         seen.push_str(&String::from_utf8_lossy(&buf[..n]));
-        if first.is_none() && (seen.contains("event: stdout") || seen.contains("event: stderr")) {
+        if first.is_none() && seen.contains("event: output") {
             first = Some(sent.elapsed());
         }
         if seen.contains("event: exit") || seen.contains("event: error") {

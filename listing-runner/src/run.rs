@@ -95,12 +95,18 @@ enum Pipe {
     Stderr,
 }
 
+type Reader = Box<dyn tokio::io::AsyncRead + Send + Unpin>;
+
 /// Both pipes of a child as one channel of chunks; closed at both EOFs.
 fn read_pipes(child: &mut Child) -> mpsc::Receiver<(Pipe, Vec<u8>)> {
+    let out = child.stdout.take().map(|p| (Pipe::Stdout, Box::new(p) as Reader));
+    let err = child.stderr.take().map(|p| (Pipe::Stderr, Box::new(p) as Reader));
+    read_chunks(out.into_iter().chain(err))
+}
+
+fn read_chunks(pipes: impl Iterator<Item = (Pipe, Reader)>) -> mpsc::Receiver<(Pipe, Vec<u8>)> {
     let (tx, rx) = mpsc::channel(64);
-    let out = child.stdout.take().map(|p| (Pipe::Stdout, Box::new(p) as Box<dyn tokio::io::AsyncRead + Send + Unpin>));
-    let err = child.stderr.take().map(|p| (Pipe::Stderr, Box::new(p) as Box<dyn tokio::io::AsyncRead + Send + Unpin>));
-    for (which, mut pipe) in out.into_iter().chain(err) {
+    for (which, mut pipe) in pipes {
         let tx = tx.clone();
         tokio::spawn(async move {
             let mut buf = vec![0u8; 16 * 1024];
@@ -226,6 +232,12 @@ pub async fn execute(mut job: RunJob) {
 }
 
 async fn run(mut job: RunJob, exe: &Path) {
+    // stdout and stderr share one pipe, as `2>&1` does for output.txt: the
+    // page shows them in the order the listing wrote them.
+    let (reader, writer) = match std::io::pipe().and_then(|(r, w)| Ok((r, w.try_clone()?, w))) {
+        Ok((r, w1, w2)) => (r, (w1, w2)),
+        Err(e) => return send(&job.events, "error", serde_json::json!(format!("cannot make a pipe: {e}"))).await,
+    };
     let mut cmd = Command::new(exe);
     cmd.args(&job.set.args)
         .current_dir(&job.listing.dir)
@@ -233,21 +245,30 @@ async fn run(mut job: RunJob, exe: &Path) {
         .env_remove("RUST_BACKTRACE")
         .env_remove("RUST_LIB_BACKTRACE")
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(writer.0)
+        .stderr(writer.1)
         .process_group(0)
         .kill_on_drop(true);
     let start = Instant::now();
-    let mut child = match cmd.spawn() {
+    let spawned = cmd.spawn();
+    drop(cmd); // our copies of the write end: EOF comes when the group's are gone
+    let mut child = match spawned {
         Ok(c) => c,
         Err(e) => return send(&job.events, "error", serde_json::json!(format!("cannot start {}: {e}", exe.display()))).await,
+    };
+    let reader = match tokio::net::unix::pipe::Receiver::from_owned_fd(reader.into()) {
+        Ok(r) => Box::new(r) as Reader,
+        Err(e) => {
+            kill_group(child.id().unwrap_or(0));
+            return send(&job.events, "error", serde_json::json!(format!("cannot read the pipe: {e}"))).await;
+        }
     };
     let pid = child.id().unwrap_or(0);
     let tries: Vec<String> = job.listing.try_commands.iter().map(|c| c.replace("{pid}", &pid.to_string())).collect();
     send(&job.events, "started", serde_json::json!({ "pid": pid, "command": job.set.command, "try": tries })).await;
 
-    let mut pipes = read_pipes(&mut child);
-    let (mut out, mut err) = (Utf8::default(), Utf8::default());
+    let mut pipes = read_chunks(std::iter::once((Pipe::Stdout, reader)));
+    let mut text = Utf8::default();
     let timeout = Duration::from_secs(job.listing.timeout_secs);
     let deadline = tokio::time::sleep(timeout);
     tokio::pin!(deadline);
@@ -259,16 +280,15 @@ async fn run(mut job: RunJob, exe: &Path) {
     loop {
         tokio::select! {
             chunk = pipes.recv(), if pipes_open => match chunk {
-                Some((pipe, bytes)) => {
+                Some((_, bytes)) => {
                     if capped {
                         continue;
                     }
                     let take = bytes.len().min(job.output_cap - total);
                     total += take;
-                    let decoder = if pipe == Pipe::Stdout { &mut out } else { &mut err };
-                    let text = decoder.push(&bytes[..take]);
-                    if !text.is_empty() {
-                        send(&job.events, if pipe == Pipe::Stdout { "stdout" } else { "stderr" }, serde_json::json!(text)).await;
+                    let part = text.push(&bytes[..take]);
+                    if !part.is_empty() {
+                        send(&job.events, "output", serde_json::json!(part)).await;
                     }
                     if take < bytes.len() {
                         capped = true;

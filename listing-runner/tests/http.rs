@@ -236,7 +236,7 @@ impl Response {
         while let Some((name, data)) = self.event() {
             assert!(start.elapsed() < BUILD_DEADLINE, "the run did not end within {BUILD_DEADLINE:?}");
             match name.as_str() {
-                "stdout" | "stderr" => done.output.push_str(data.as_str().unwrap_or("")),
+                "output" => done.output.push_str(data.as_str().unwrap_or("")),
                 "started" => done.pid = data["pid"].as_u64().map(|p| p as u32),
                 "note" => done.notes.push(data.as_str().unwrap_or("").to_string()),
                 "exit" | "error" => {

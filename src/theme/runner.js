@@ -161,6 +161,7 @@
           panel.dataset.state = 'running';
           panel.dataset.pid = String(data.pid);
           state.textContent = `running, PID ${data.pid}`;
+          yours.append(el('span', 'listing-typed', `$ ${data.command}\n`));
           if (data.try.length) {
             observe.hidden = false;
             observe.append(el('span', null, `PID ${data.pid} is alive; look at it from a terminal:`));
@@ -172,13 +173,12 @@
             }
             observe.append(list);
           }
-        } else if (name === 'stdout' || name === 'stderr') {
+        } else if (name === 'output') {
           if (first === null) {
             first = performance.now() - clicked;
             panel.dataset.firstOutputMs = first.toFixed(0);
           }
-          const part = name === 'stderr' ? el('span', 'listing-stderr', data) : document.createTextNode(data);
-          yours.append(part);
+          yours.append(document.createTextNode(data));
         } else if (name === 'note') {
           yours.append(el('span', 'listing-note', `\n[runner: ${data}]\n`));
         } else if (name === 'exit') {

@@ -25,7 +25,8 @@ const RUN_DEADLINE_MS = 300_000;
 const GONE_DEADLINE_MS = 30_000;
 
 const MIME = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.svg': 'image/svg+xml' };
-function serve(root, listenPort) {
+function serve(dir, listenPort) {
+  const root = path.resolve(dir);
   const server = http.createServer((req, res) => {
     let file = path.join(root, decodeURIComponent(new URL(req.url, 'http://x').pathname));
     if (!file.startsWith(path.resolve(root))) { res.writeHead(403).end(); return; }
@@ -53,6 +54,8 @@ async function open(origin, rel) {
   page.on('console', (m) => m.type() === 'error' && problems.push(`console error: ${m.text()}`));
   page.on('pageerror', (e) => problems.push(`script error: ${e.message}`));
   await page.goto(`${origin}/${rel}`, { waitUntil: 'networkidle', timeout: 30_000 });
+  // runner.js marks the page once its bars are in (after asking the runner).
+  await page.waitForFunction(() => document.documentElement.dataset.listingRunner, null, { timeout: 30_000 });
   return { context, page, problems };
 }
 
@@ -72,6 +75,8 @@ async function blockOf(page, name) {
 }
 
 async function clickRun(page, name, command) {
+  const state = await page.evaluate(() => document.documentElement.dataset.listingRunner);
+  if (state !== 'connected') throw new Error(`the page did not reach the runner (runner.js says "${state}"): is the runner's script in the page?`);
   const { bar, panel } = await blockOf(page, name);
   if (command) await bar.locator('select').selectOption({ label: command });
   await bar.getByRole('button', { name: 'Run on this machine' }).click();
