@@ -1,10 +1,12 @@
 //! `listing-runner --origin URL [--origin URL..] [--root DIR] [--port N]
-//! [--config-js FILE] [--max-runs N]`
+//! [--config-js FILE] [--max-runs N] [--parent PID]`
 //!
 //! Started by `cargo xtask serve` beside `mdbook serve`. Listens on
 //! 127.0.0.1 only, makes a fresh token, and writes `FILE` as a script that
 //! the served book loads (`window.LISTING_RUNNER = {url, token}`). Ctrl-C or
-//! SIGTERM kills every run (each whole process group) before it exits.
+//! SIGTERM kills every run (each whole process group) before it exits;
+//! with `--parent PID` the runner also gets SIGTERM when that process dies
+//! (`cargo xtask serve` passes its own pid), so it never outlives the serve.
 
 use listing_runner::catalog::Catalog;
 use listing_runner::{Config, Runner};
@@ -12,7 +14,7 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::time::Duration;
 
-const USAGE: &str = "usage: listing-runner --origin URL [--origin URL..] [--root DIR] [--port N] [--config-js FILE] [--max-runs N]";
+const USAGE: &str = "usage: listing-runner --origin URL [--origin URL..] [--root DIR] [--port N] [--config-js FILE] [--max-runs N] [--parent PID]";
 
 fn token() -> std::io::Result<String> {
     let mut bytes = [0u8; 32];
@@ -26,10 +28,11 @@ struct Args {
     port: u16,
     config_js: Option<PathBuf>,
     max_runs: usize,
+    parent: Option<i32>,
 }
 
 fn parse() -> Result<Args, String> {
-    let mut args = Args { root: std::env::current_dir().map_err(|e| e.to_string())?, origins: Vec::new(), port: 0, config_js: None, max_runs: 4 };
+    let mut args = Args { root: std::env::current_dir().map_err(|e| e.to_string())?, origins: Vec::new(), port: 0, config_js: None, max_runs: 4, parent: None };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or(format!("{flag} needs a value\n{USAGE}"));
@@ -39,6 +42,7 @@ fn parse() -> Result<Args, String> {
             "--port" => args.port = value()?.parse().map_err(|e| format!("--port: {e}"))?,
             "--config-js" => args.config_js = Some(PathBuf::from(value()?)),
             "--max-runs" => args.max_runs = value()?.parse().map_err(|e| format!("--max-runs: {e}"))?,
+            "--parent" => args.parent = Some(value()?.parse().map_err(|e| format!("--parent: {e}"))?),
             _ => return Err(format!("unknown argument {flag}\n{USAGE}")),
         }
     }
@@ -62,6 +66,13 @@ async fn serve() -> Result<(), String> {
     // rather than to PID 1, so that the runner reaps them: no zombie stays.
     // SAFETY: prctl with an integer argument has no memory effects.
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    if let Some(parent) = args.parent {
+        // SAFETY: as above; getppid cannot fail.
+        unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM, 0, 0, 0) };
+        if unsafe { libc::getppid() } != parent {
+            return Err(format!("the parent {parent} is already gone"));
+        }
+    }
     let catalog = Catalog::load(&args.root);
     for problem in &catalog.problems {
         eprintln!("listing-runner: warning: {problem}");

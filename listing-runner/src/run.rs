@@ -49,8 +49,14 @@ impl Ended {
     }
 }
 
-async fn send(events: &mpsc::Sender<Event>, kind: &str, data: serde_json::Value) {
-    let _ = events.send(Event::default().event(kind).data(data.to_string())).await;
+/// How long a page may leave the stream unread before it counts as gone:
+/// a run must not outlive its timeout because nobody reads its output.
+const SLOW_READER: Duration = Duration::from_secs(10);
+
+/// False when the page is gone or stopped reading.
+async fn send(events: &mpsc::Sender<Event>, kind: &str, data: serde_json::Value) -> bool {
+    let event = Event::default().event(kind).data(data.to_string());
+    matches!(tokio::time::timeout(SLOW_READER, events.send(event)).await, Ok(Ok(())))
 }
 
 /// Resolves when the run must end for a reason other than its own exit.
@@ -174,7 +180,9 @@ async fn build(job: &mut RunJob) -> Result<PathBuf, String> {
         tokio::select! {
             chunk = pipes.recv() => match chunk {
                 Some((Pipe::Stdout, bytes)) => json.extend_from_slice(&bytes),
-                Some((Pipe::Stderr, bytes)) => send(&job.events, "build", serde_json::json!(progress.push(&bytes))).await,
+                Some((Pipe::Stderr, bytes)) => {
+                    send(&job.events, "build", serde_json::json!(progress.push(&bytes))).await;
+                }
                 None if status.is_some() => break,
                 None => status = Some(child.wait().await.map_err(|e| e.to_string())?),
             },
@@ -236,7 +244,10 @@ async fn run(mut job: RunJob, exe: &Path) {
     // page shows them in the order the listing wrote them.
     let (reader, writer) = match std::io::pipe().and_then(|(r, w)| Ok((r, w.try_clone()?, w))) {
         Ok((r, w1, w2)) => (r, (w1, w2)),
-        Err(e) => return send(&job.events, "error", serde_json::json!(format!("cannot make a pipe: {e}"))).await,
+        Err(e) => {
+            send(&job.events, "error", serde_json::json!(format!("cannot make a pipe: {e}"))).await;
+            return;
+        }
     };
     let mut cmd = Command::new(exe);
     cmd.args(&job.set.args)
@@ -254,13 +265,17 @@ async fn run(mut job: RunJob, exe: &Path) {
     drop(cmd); // our copies of the write end: EOF comes when the group's are gone
     let mut child = match spawned {
         Ok(c) => c,
-        Err(e) => return send(&job.events, "error", serde_json::json!(format!("cannot start {}: {e}", exe.display()))).await,
+        Err(e) => {
+            send(&job.events, "error", serde_json::json!(format!("cannot start {}: {e}", exe.display()))).await;
+            return;
+        }
     };
     let reader = match tokio::net::unix::pipe::Receiver::from_owned_fd(reader.into()) {
         Ok(r) => Box::new(r) as Reader,
         Err(e) => {
             kill_group(child.id().unwrap_or(0));
-            return send(&job.events, "error", serde_json::json!(format!("cannot read the pipe: {e}"))).await;
+            send(&job.events, "error", serde_json::json!(format!("cannot read the pipe: {e}"))).await;
+            return;
         }
     };
     let pid = child.id().unwrap_or(0);
@@ -287,8 +302,11 @@ async fn run(mut job: RunJob, exe: &Path) {
                     let take = bytes.len().min(job.output_cap - total);
                     total += take;
                     let part = text.push(&bytes[..take]);
-                    if !part.is_empty() {
-                        send(&job.events, "output", serde_json::json!(part)).await;
+                    if !part.is_empty() && !send(&job.events, "output", serde_json::json!(part)).await {
+                        kill_group(pid);
+                        ended.get_or_insert(Ended::Disconnected);
+                        capped = true; // nobody reads: drop the rest
+                        continue;
                     }
                     if take < bytes.len() {
                         capped = true;

@@ -448,3 +448,15 @@ fn stop_replace_and_shutdown_kill_the_group() {
     wait_gone(&[second_pid], "a run when the runner stops");
     assert!(!runner.config.exists(), "the runner should remove its token file when it stops");
 }
+
+#[test]
+fn a_page_that_stops_reading_does_not_keep_a_run_alive() {
+    let runner = Runner::start(&[]);
+    // Read up to the start, then never again: the page hangs on without reading.
+    let mut stalled = runner.run("stalled", "flood", &[]);
+    assert_eq!(stalled.status, 200);
+    let pids = vec![stalled.started()];
+    // Cut at the cap, or dropped as a reader that stopped: either way, gone.
+    wait_gone(&pids, "a run whose page stopped reading its output");
+    drop(stalled);
+}

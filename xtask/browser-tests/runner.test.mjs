@@ -181,6 +181,7 @@ function pgroupMembers(pgid) {
   if (command !== 'cargo run -p process-02-fork-exec') fail(`published site: the block should show "cargo run -p process-02-fork-exec", shows "${command}"`);
   if (await bar.getByRole('button', { name: 'Copy' }).count() !== 1) fail('published site: no Copy button beside the command');
   if (await page.getByRole('button', { name: 'Run on this machine' }).count() !== 0) fail('published site: a Run on this machine button without a runner');
+  await bar.screenshot({ path: path.join(shots, 'runner-published-command.png') }).catch(() => {});
   for (const p of opened.problems) fail(`published fork-exec.html: ${p}`);
   await opened.context.close();
 }

@@ -166,7 +166,7 @@ impl Runner {
         let path = root.join(config);
         let _ = std::fs::remove_file(&path);
         let mut cmd = Command::new(exe);
-        cmd.arg("--root").arg(root).arg("--config-js").arg(&path);
+        cmd.arg("--root").arg(root).arg("--config-js").arg(&path).args(["--parent", &std::process::id().to_string()]);
         for origin in origins {
             cmd.args(["--origin", origin]);
         }
