@@ -220,7 +220,9 @@ fn run_suite(dir: &Path, target: &Path, cargo_args: &[&str], test_args: &[&str],
         }
         if start.elapsed() > bound {
             timed_out = true;
-            let _ = Command::new("kill").arg("-KILL").arg(format!("-{}", child.id())).status();
+            // Not kill(1): procps-ng 4.0.2 reads `kill -KILL -<pgid>` as every process.
+            // SAFETY: killpg only sends a signal; a stale group id fails with ESRCH.
+            let _ = unsafe { libc::killpg(child.id() as libc::pid_t, libc::SIGKILL) };
             break child.wait().map_err(|e| e.to_string())?;
         }
         std::thread::sleep(Duration::from_millis(50));
