@@ -54,6 +54,7 @@ async function open(origin, rel) {
   page.on('console', (m) => m.type() === 'error' && problems.push(`console error: ${m.text()}`));
   page.on('pageerror', (e) => problems.push(`script error: ${e.message}`));
   await page.goto(`${origin}/${rel}`, { waitUntil: 'networkidle', timeout: 30_000 });
+  await page.waitForLoadState('load', { timeout: 30_000 });
   // runner.js marks the page once its bars are in (after asking the runner).
   await page.waitForFunction(() => document.documentElement.dataset.listingRunner, null, { timeout: 30_000 });
   return { context, page, problems };
