@@ -65,9 +65,9 @@
     return button;
   }
 
-  function commandBar(block, command) {
+  function commandBar(block, command, label = 'Run it yourself:') {
     const bar = el('div', 'listing-run listing-run-offline');
-    bar.append(el('span', 'listing-run-label', 'Run it yourself:'), el('code', 'listing-command', command), copyButton(command));
+    bar.append(el('span', 'listing-run-label', label), el('code', 'listing-command', command), copyButton(command));
     block.pre.after(bar);
   }
 
@@ -240,6 +240,12 @@
       }
     }
     for (const block of blocks) {
+      // A listing that must not compile is outside the workspace: no Run,
+      // and its output.txt command is run from its own folder.
+      if (block.pre.querySelector('code.compile_fail')) {
+        commandBar(block, `cd listings/${block.name} && cargo build`, 'Compile it yourself:');
+        continue;
+      }
       const listing = catalog && catalog.find((l) => l.name === block.name);
       const onPage = commandFor(block.name);
       if (listing) {

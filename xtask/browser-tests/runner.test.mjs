@@ -185,6 +185,11 @@ function pgroupMembers(pgid) {
   await bar.screenshot({ path: path.join(shots, 'runner-published-command.png') }).catch(() => {});
   for (const p of opened.problems) fail(`published fork-exec.html: ${p}`);
   await opened.context.close();
+  // A listing that must not compile is outside the workspace: built in its folder.
+  const refused = await open(origin, 'thread/sharing.html');
+  const shown = await refused.page.locator('main .listing-run-offline code').allInnerTexts();
+  if (!shown.includes('cd listings/thread-06-race-refused && cargo build')) fail(`published sharing.html: the refused listing should show how to compile it, the bars show ${JSON.stringify(shown)}`);
+  await refused.context.close();
 }
 
 await browser.close();
