@@ -87,6 +87,9 @@ async function openPage(rel) {
   });
   bytesSent = 0;
   await page.goto(`${origin}/${rel}`, { waitUntil: 'networkidle', timeout: PAGE_TIMEOUT_MS });
+  // On a loaded machine the network can go idle while a long page (print.html)
+  // is still being parsed; the load event comes after the whole document.
+  await page.waitForLoadState('load', { timeout: PAGE_TIMEOUT_MS });
   return { context, page, problems, bytes: () => bytesSent };
 }
 

@@ -34,10 +34,15 @@ fn mdbook(root: &Path, no_solutions: bool) -> Result<Command, String> {
 /// `mdbook build`, failing on any warning: mdBook, mdbook-katex (bad LaTeX
 /// only warns) and mdbook-quiz all report problems as log lines and exit 0.
 pub fn build(root: &Path, args: &[String]) -> Result<(), String> {
+    build_with(root, args, &[])
+}
+
+/// `build` with extra environment for mdBook (the runner's script).
+pub fn build_with(root: &Path, args: &[String], env: &[(&str, String)]) -> Result<(), String> {
     let no_solutions = args.iter().any(|a| a == NO_SOLUTIONS);
     let rest: Vec<&String> = args.iter().filter(|a| *a != NO_SOLUTIONS).collect();
     let mut cmd = mdbook(root, no_solutions)?;
-    cmd.arg("build").args(&rest);
+    cmd.arg("build").args(&rest).envs(env.iter().map(|(k, v)| (*k, v)));
     let output = cmd.output().map_err(|e| format!("cannot run mdbook: {e}"))?;
     let log = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     let log = strip_colours(&log);
@@ -120,15 +125,106 @@ pub fn links(root: &Path, args: &[String]) -> Result<(), String> {
     Err(format!("broken links:\n{}", report.join("\n")))
 }
 
+/// `mdbook serve`, with the listing runner beside it: the runner learns the
+/// book's origin, and the book gets the runner's address and token through
+/// a script only this serve adds (`additional-js`), so neither the
+/// published site nor a plain `mdbook serve` carries it.
 pub fn serve(root: &Path, args: &[String]) -> Result<(), String> {
     let no_solutions = args.iter().any(|a| a == NO_SOLUTIONS);
     let rest: Vec<&String> = args.iter().filter(|a| *a != NO_SOLUTIONS).collect();
-    let status = mdbook(root, no_solutions)?
-        .arg("serve")
-        .args(rest)
-        .status()
-        .map_err(|e| format!("cannot run mdbook: {e}"))?;
-    status.success().then_some(()).ok_or_else(|| "mdbook serve failed".into())
+    let value = |short: &str, long: &str| {
+        rest.iter().position(|a| *a == short || *a == long).and_then(|i| rest.get(i + 1)).map(|v| v.to_string())
+    };
+    let port: u16 = value("-p", "--port").map_or(Ok(3000), |p| p.parse()).map_err(|e| format!("--port: {e}"))?;
+    let host = value("-n", "--hostname").unwrap_or_else(|| "localhost".into());
+    let origins = match host.as_str() {
+        "localhost" | "127.0.0.1" => vec![format!("http://localhost:{port}"), format!("http://127.0.0.1:{port}")],
+        other => vec![format!("http://{other}:{port}")],
+    };
+    let mut cmd = mdbook(root, no_solutions)?;
+    let runner = match Runner::start(root, &origins, "target/listing-runner/serve-config.js") {
+        Ok(runner) => {
+            cmd.env("MDBOOK_OUTPUT__HTML__ADDITIONAL_JS", runner.additional_js());
+            Some(runner)
+        }
+        Err(e) => {
+            eprintln!("xtask: the listing runner did not start ({e}); serving without Run buttons");
+            None
+        }
+    };
+    let status = cmd.arg("serve").args(rest).status().map_err(|e| format!("cannot run mdbook: {e}"));
+    drop(runner);
+    status?.success().then_some(()).ok_or_else(|| "mdbook serve failed".into())
+}
+
+/// A running `listing-runner`, stopped (SIGTERM: it kills its runs) on drop.
+pub struct Runner {
+    child: std::process::Child,
+    config: String,
+}
+
+impl Runner {
+    /// Builds and starts the runner for a book served at `origins`; it
+    /// writes `config` (relative to the root) before this returns.
+    pub fn start(root: &Path, origins: &[String], config: &str) -> Result<Runner, String> {
+        let exe = build_runner(root)?;
+        let path = root.join(config);
+        let _ = std::fs::remove_file(&path);
+        let mut cmd = Command::new(exe);
+        cmd.arg("--root").arg(root).arg("--config-js").arg(&path).args(["--parent", &std::process::id().to_string()]);
+        for origin in origins {
+            cmd.args(["--origin", origin]);
+        }
+        let child = cmd.spawn().map_err(|e| format!("cannot start listing-runner: {e}"))?;
+        let mut runner = Runner { child, config: config.to_string() };
+        let start = std::time::Instant::now();
+        while !std::fs::read_to_string(&path).is_ok_and(|t| t.ends_with(";\n")) {
+            if let Ok(Some(status)) = runner.child.try_wait() {
+                return Err(format!("listing-runner exited at start ({status})"));
+            }
+            if start.elapsed() > std::time::Duration::from_secs(30) {
+                return Err(format!("listing-runner did not write {} within 30 s", path.display()));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Ok(runner)
+    }
+
+    /// The value of `MDBOOK_OUTPUT__HTML__ADDITIONAL_JS` that loads the script.
+    pub fn additional_js(&self) -> String {
+        serde_json::json!([self.config]).to_string()
+    }
+}
+
+impl Drop for Runner {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-s", "TERM", &self.child.id().to_string()]).status();
+        let start = std::time::Instant::now();
+        while matches!(self.child.try_wait(), Ok(None)) && start.elapsed() < std::time::Duration::from_secs(15) {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `cargo build -p listing-runner`; the executable cargo reports.
+fn build_runner(root: &Path) -> Result<std::path::PathBuf, String> {
+    let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["build", "-p", "listing-runner", "--bin", "listing-runner", "--message-format=json-render-diagnostics"])
+        .current_dir(root)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !out.status.success() {
+        return Err("`cargo build -p listing-runner` failed".into());
+    }
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|m| m["target"]["name"] == "listing-runner")
+        .find_map(|m| m["executable"].as_str().map(std::path::PathBuf::from))
+        .ok_or_else(|| "cargo reported no listing-runner executable".into())
 }
 
 /// An mdBook preprocessor (the protocol: `supports <renderer>`, then the

