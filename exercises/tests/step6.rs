@@ -182,3 +182,136 @@ fn step6_results_and_panics_from_many_threads() {
         });
     });
 }
+
+/// Longer than any give-up a pool could plausibly build into `join`, `drop`
+/// or an idle worker (a receive timeout of a second or two).
+const LONG: Duration = Duration::from_secs(3);
+/// CPU time the joining thread may use while it waits [`LONG`] for a job. A
+/// join blocked in the kernel uses microseconds; one that polls (try_recv and
+/// yield_now) uses a good part of a core even on a loaded machine.
+const JOIN_CPU: Duration = Duration::from_millis(150);
+
+/// A problem found by one of the long checks: the step whose page explains
+/// it, and the verdict.
+type Problem = (usize, String);
+
+#[test]
+fn step6_long_jobs_and_long_idle_spells() {
+    graded_within(PRESSURE_LIMIT, |t| {
+        // Three pools side by side, so that the test takes LONG once: one
+        // idle for LONG, one dropped while its job runs for LONG, one whose
+        // job's handle is joined while the job runs for LONG.
+        t.stage(
+            format!("running three pools for {LONG:?}: one idle, one dropped during a long job, one joined during a long job"),
+            "idle workers wait for as long as it takes; drop and join wait for as long as the job takes: no \
+             timeouts anywhere",
+        );
+        let idle = t.pool(2);
+        let dropped = t.pool(1);
+        let joined = t.pool(1);
+        let problems: Vec<Problem> = thread::scope(|s| {
+            let checks = [
+                s.spawn(move || idle_workers_stay(idle)),
+                s.spawn(move || drop_waits_for_a_long_job(dropped)),
+                s.spawn(move || join_waits_for_a_long_job(joined)),
+            ];
+            checks.into_iter().filter_map(|c| c.join().unwrap_or_else(|_| Err((6, "a check of the suite panicked".into()))).err()).collect()
+        });
+        if let Some((step, _)) = problems.first() {
+            t.see_step(*step);
+            fail(problems.iter().map(|(_, p)| p.as_str()).collect::<Vec<_>>().join("\n\n"));
+        }
+    });
+}
+
+/// Leaks `pool` (a failed check must not risk a hanging drop) and fails.
+fn leak(pool: Pool, step: usize, verdict: String) -> Result<(), Problem> {
+    std::mem::forget(pool);
+    Err((step, verdict))
+}
+
+fn idle_workers_stay(pool: Pool) -> Result<(), Problem> {
+    let gate = Gate::new();
+    for _ in 0..2 {
+        let gate = gate.clone();
+        pool.execute(move || gate.enter());
+    }
+    let inside = gate.wait_for(2);
+    gate.open();
+    if inside < 2 {
+        return leak(pool, 2, format!("only {inside} of 2 jobs ran at once on a pool of 2 (see step 2)"));
+    }
+    thread::sleep(LONG);
+    let gate = Gate::new();
+    for _ in 0..2 {
+        let gate = gate.clone();
+        pool.execute(move || gate.enter());
+    }
+    let inside = gate.wait_for(2);
+    gate.open();
+    if inside < 2 {
+        return leak(pool, 3, format!(
+            "after the pool of 2 sat idle for {LONG:?}, only {inside} of 2 jobs ran at once (waited {WAIT:?}): \
+             idle workers quit. A worker must wait for its next job for as long as it takes (a blocking recv, \
+             or Condvar::wait in a loop), and stop only when the pool is dropped; recv_timeout, or a wait \
+             with a timeout that ends the worker, loses it"
+        ));
+    }
+    Ok(())
+}
+
+fn drop_waits_for_a_long_job(pool: Pool) -> Result<(), Problem> {
+    let started = Counter::new();
+    let finished = Arc::new(AtomicUsize::new(0));
+    {
+        let (started, finished) = (started.clone(), Arc::clone(&finished));
+        pool.execute(move || {
+            started.bump();
+            thread::sleep(LONG);
+            finished.fetch_add(1, Ordering::SeqCst);
+        });
+    }
+    if started.wait_for(1) < 1 {
+        return leak(pool, 2, format!("a job did not start within {WAIT:?} on an idle pool (see step 2)"));
+    }
+    let mut pool = pool;
+    let inner = pool.take();
+    drop(inner);
+    if finished.load(Ordering::SeqCst) != 1 {
+        return Err((3, format!(
+            "dropping a pool returned while its job, which runs for {LONG:?}, was still running: drop must wait \
+             for the job however long it takes. Join every worker with JoinHandle::join, without a deadline \
+             (no is_finished polling that gives up, no timeout)"
+        )));
+    }
+    Ok(())
+}
+
+fn join_waits_for_a_long_job(pool: Pool) -> Result<(), Problem> {
+    let handle = pool.spawn(|| {
+        thread::sleep(LONG);
+        42
+    });
+    let cpu_before = thread_cpu_time();
+    let result = handle.join();
+    let cpu = thread_cpu_time() - cpu_before;
+    match result {
+        Ok(42) => {}
+        Ok(v) => return leak(pool, 5, format!("a job that returned 42 after {LONG:?} gave Ok({v}) through join")),
+        Err(e) => {
+            return leak(pool, 5, format!(
+                "join gave Err({}) for a job that runs for {LONG:?} and returns 42: join must wait for the job \
+                 however long it takes (a blocking recv, or Condvar::wait in a loop), with no timeout",
+                payload_text(&*e)
+            ))
+        }
+    }
+    if cpu > JOIN_CPU {
+        return leak(pool, 5, format!(
+            "join used {cpu:?} of CPU time while it waited {LONG:?} for a job (at most {JOIN_CPU:?} allowed): \
+             join is polling. It must sleep until the result arrives: a blocking recv on the job's channel, or \
+             Condvar::wait in a loop, not try_recv with yield_now or a short sleep"
+        ));
+    }
+    Ok(())
+}
