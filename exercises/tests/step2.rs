@@ -211,12 +211,20 @@ fn step2_execute_never_waits_for_room() {
             )
         });
         t.stage(format!("waiting for the {JOBS} queued jobs"), "every job given to execute must run exactly once");
-        let all = eventually(WAIT * 3, || ran.load(Ordering::Relaxed) == JOBS);
-        check(all, || {
+        // However slowly a correct pool works through the backlog, the count
+        // keeps moving; it stops only if jobs are lost or stuck.
+        let mut seen = 0;
+        while eventually(WAIT, || ran.load(Ordering::Relaxed) > seen) {
+            seen = ran.load(Ordering::Relaxed);
+            if seen == JOBS {
+                break;
+            }
+        }
+        check(seen == JOBS, || {
             format!(
-                "only {} of {JOBS} queued jobs ran within {:?} after the workers became free: jobs are lost or stuck",
-                ran.load(Ordering::Relaxed),
-                WAIT * 3
+                "only {seen} of {JOBS} queued jobs ran, and no more within {WAIT:?}, after the workers became \
+                 free: jobs are lost or stuck. Every job execute accepts must run; a queue that drops jobs when \
+                 it is full loses them"
             )
         });
         t.stage("waiting for the submitting thread to let go of the pool", "a job's closure must be dropped once it has run");

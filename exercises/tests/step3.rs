@@ -134,6 +134,11 @@ const WAKE_HINT: &str = "a worker waiting for a job must be woken by every job t
      the queue before it goes back to sleep: push the job, then notify, both under the queue's lock, and wait \
      in a loop (`while queue.is_empty() { guard = condvar.wait(guard) }`), never an `if`";
 
+/// Jobs sent one at a time to an idle pool. A lost wake-up that needs a
+/// narrow race (a notification sent just before the job is queued) loses
+/// it on a fraction of the jobs; many jobs make that fraction count.
+const ROUNDS: usize = 100;
+
 #[test]
 fn step3_idle_workers_wake_for_every_job() {
     graded(|t| {
@@ -142,14 +147,14 @@ fn step3_idle_workers_wake_for_every_job() {
         // One job at a time to an idle pool, each with its own deadline: a
         // wake-up that gets lost leaves its job in the queue with every
         // worker asleep, and nothing else arrives to wake one.
-        for k in 1..=40 {
-            t.stage(format!("waiting for job {k} of 40, each submitted alone to an idle pool of 4"), WAKE_HINT);
+        for k in 1..=ROUNDS {
+            t.stage(format!("waiting for job {k} of {ROUNDS}, each submitted alone to an idle pool of 4"), WAKE_HINT);
             let job_done = done.clone();
             pool.execute(move || job_done.bump());
             let ran = done.wait_for(k);
             check(ran == k, || {
                 format!(
-                    "job {k} of 40, submitted alone to an idle pool of 4, did not run within {WAIT:?}: the \
+                    "job {k} of {ROUNDS}, submitted alone to an idle pool of 4, did not run within {WAIT:?}: the \
                      workers slept through its arrival (a lost wake-up). Usual causes: notifying before the job \
                      is in the queue, or outside the queue's lock; waiting without first checking the queue; \
                      `if` instead of `while` around Condvar::wait"

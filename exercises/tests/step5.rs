@@ -20,7 +20,25 @@ fn join<T: Send + 'static>(t: &Ctx, handle: JobHandle<T>, what: &str) -> thread:
 /// [`join`], with the hint to give if it gets stuck.
 fn join_with<T: Send + 'static>(t: &Ctx, handle: JobHandle<T>, what: &str, hint: &str) -> thread::Result<T> {
     t.stage(format!("joining {what}"), hint);
-    match panic::catch_unwind(AssertUnwindSafe(|| handle.join())) {
+    // On a thread of its own, so that a join stuck for WAIT gets a verdict
+    // before the watchdog fires.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let name = format!("{}-join", thread::current().name().unwrap_or("graded-test"));
+    thread::Builder::new()
+        .name(name)
+        .spawn(move || {
+            report_panics_here();
+            let _ = tx.send(panic::catch_unwind(AssertUnwindSafe(|| handle.join())));
+        })
+        .expect("cannot start a thread to join on");
+    let outcome = match rx.recv_timeout(WAIT) {
+        Ok(outcome) => outcome,
+        Err(_) => fail(format!(
+            "join did not return within {WAIT:?} while the test was joining {what}, a job that takes \
+             microseconds: join waits for a result that never comes.\nhint: {hint}"
+        )),
+    };
+    match outcome {
         Ok(result) => result,
         Err(payload) => {
             let text = payload_text(&*payload);

@@ -188,8 +188,14 @@ fn step6_results_and_panics_from_many_threads() {
 const LONG: Duration = Duration::from_secs(3);
 /// CPU time the joining thread may use while it waits [`LONG`] for a job. A
 /// join blocked in the kernel uses microseconds; one that polls (try_recv and
-/// yield_now) uses a good part of a core even on a loaded machine.
+/// yield_now) uses a good part of a core, hundreds of milliseconds even on a
+/// loaded machine.
 const JOIN_CPU: Duration = Duration::from_millis(150);
+/// Times the joining thread may be switched off the CPU in that time. One
+/// blocked in the kernel is switched once or a few times (a channel spins
+/// and yields briefly before it sleeps); one that polls is switched at every
+/// poll that finds another thread to run, or at every short sleep.
+const JOIN_SWITCHES: i64 = 25;
 
 /// A problem found by one of the long checks: the step whose page explains
 /// it, and the verdict.
@@ -292,9 +298,13 @@ fn join_waits_for_a_long_job(pool: Pool) -> Result<(), Problem> {
         thread::sleep(LONG);
         42
     });
-    let cpu_before = thread_cpu_time();
+    let before = thread_usage();
     let result = handle.join();
-    let cpu = thread_cpu_time() - cpu_before;
+    let after = thread_usage();
+    let cpu = after.cpu - before.cpu;
+    let switches = after.switches.zip(before.switches).map(|(a, b)| a - b).unwrap_or(0);
+    // Shown with `cargo test -p exercises step6_long -- --nocapture`.
+    println!("join waited {LONG:?} for a job: {cpu:?} of CPU time, {switches} switches off the CPU");
     match result {
         Ok(42) => {}
         Ok(v) => return leak(pool, 5, format!("a job that returned 42 after {LONG:?} gave Ok({v}) through join")),
@@ -306,11 +316,12 @@ fn join_waits_for_a_long_job(pool: Pool) -> Result<(), Problem> {
             ))
         }
     }
-    if cpu > JOIN_CPU {
+    if cpu > JOIN_CPU || switches > JOIN_SWITCHES {
         return leak(pool, 5, format!(
-            "join used {cpu:?} of CPU time while it waited {LONG:?} for a job (at most {JOIN_CPU:?} allowed): \
-             join is polling. It must sleep until the result arrives: a blocking recv on the job's channel, or \
-             Condvar::wait in a loop, not try_recv with yield_now or a short sleep"
+            "while join waited {LONG:?} for a job, the joining thread used {cpu:?} of CPU time and was switched \
+             off the CPU {switches} times (at most {JOIN_CPU:?} and {JOIN_SWITCHES} allowed): join is polling. \
+             It must sleep until the result arrives: a blocking recv on the job's channel, or Condvar::wait in a \
+             loop, not try_recv with yield_now or a short sleep"
         ));
     }
     Ok(())

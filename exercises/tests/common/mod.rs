@@ -73,7 +73,6 @@ pub fn check(ok: bool, message: impl FnOnce() -> String) {
 pub struct Ctx {
     stage: Arc<Mutex<(String, String)>>,
     page: Arc<Mutex<usize>>,
-    test: Arc<str>,
 }
 
 impl Ctx {
@@ -185,7 +184,6 @@ pub fn graded_within(limit: Duration, body: impl FnOnce(&Ctx) + Send + 'static) 
     let ctx = Ctx {
         stage: Arc::new(Mutex::new(("starting the test".into(), String::new()))),
         page: Arc::new(Mutex::new(step)),
-        test: Arc::clone(&test),
     };
     let (done_tx, done_rx) = mpsc::channel::<Result<(), String>>();
     let body_ctx = ctx.clone();
@@ -232,6 +230,12 @@ fn describe(ctx: &Ctx, payload: Box<dyn Any + Send>) -> String {
     }
     let place = LAST_PANIC_AT.with(|at| at.borrow_mut().take()).map(|at| format!(" (at {at})")).unwrap_or_default();
     format!("the pool panicked while the test was {doing}: {text}{place}\nhint: {hint}")
+}
+
+/// Marks the calling thread (a helper of a test body) as one whose panics
+/// the test reports itself: the suite's panic hook keeps quiet for them.
+pub fn report_panics_here() {
+    IN_BODY.with(|b| b.set(true));
 }
 
 thread_local! {
@@ -287,13 +291,31 @@ pub fn payload_text(payload: &(dyn Any + Send)) -> String {
     }
 }
 
-/// CPU time used so far by the calling thread alone.
-pub fn thread_cpu_time() -> Duration {
+/// What the calling thread alone has used so far: CPU time, and (on Linux)
+/// how many times it was switched off the CPU, voluntarily or not.
+pub struct ThreadUsage {
+    pub cpu: Duration,
+    pub switches: Option<i64>,
+}
+
+#[cfg(target_os = "linux")]
+pub fn thread_usage() -> ThreadUsage {
+    // SAFETY: getrusage only writes the struct we hand it, plain old data
+    // that may start zeroed.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut ru) };
+    assert_eq!(rc, 0, "getrusage(RUSAGE_THREAD) failed");
+    let time = |tv: libc::timeval| Duration::new(tv.tv_sec as u64, tv.tv_usec as u32 * 1000);
+    ThreadUsage { cpu: time(ru.ru_utime) + time(ru.ru_stime), switches: Some((ru.ru_nvcsw + ru.ru_nivcsw) as i64) }
+}
+
+#[cfg(all(unix, not(target_os = "linux")))]
+pub fn thread_usage() -> ThreadUsage {
     // SAFETY: clock_gettime only writes the timespec we hand it.
     let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
     let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
     assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+    ThreadUsage { cpu: Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32), switches: None }
 }
 
 /// A meeting point for jobs: each job that [`enter`](Gate::enter)s is
