@@ -37,11 +37,11 @@ impl ThreadPool {
         if size == 0 {
             return Err(PoolCreationError);
         }
-        let (sender, receiver) = mpsc::channel();
-        let receiver = Arc::new(Mutex::new(receiver));
+        let (sender, receiver) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(receiver));
         let mut workers = Vec::with_capacity(size);
         for id in 0..size {
-            workers.push(Worker::new(id, Arc::clone(&receiver)));
+            workers.push(Worker::new(id, Arc::clone(&queue)));
         }
         Ok(ThreadPool { workers, sender: Some(sender) })
     }
@@ -68,11 +68,11 @@ impl ThreadPool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let (sender, receiver) = mpsc::channel();
+        let (result_tx, result_rx) = mpsc::channel();
         self.execute(move || {
-            sender.send(catch_unwind(AssertUnwindSafe(f))).ok();
+            result_tx.send(catch_unwind(AssertUnwindSafe(f))).ok();
         });
-        JobHandle { receiver }
+        JobHandle { receiver: result_rx }
     }
 }
 
@@ -94,9 +94,10 @@ struct Worker {
 }
 
 impl Worker {
-    fn new(id: usize, receiver: Arc<Mutex<mpsc::Receiver<Job>>>) -> Worker {
+    /// Starts worker `id`, taking jobs from `queue` until it is closed.
+    fn new(id: usize, queue: Arc<Mutex<mpsc::Receiver<Job>>>) -> Worker {
         let thread = thread::spawn(move || loop {
-            let message = receiver.lock().unwrap().recv();
+            let message = queue.lock().unwrap().recv();
             match message {
                 Ok(job) => {
                     let _ = catch_unwind(AssertUnwindSafe(job));
