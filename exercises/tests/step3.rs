@@ -176,10 +176,12 @@ fn step3_idle_workers_wake_for_every_job() {
             if inside < 4 {
                 gate.open();
                 fail(format!(
-                    "after jobs arrived one at a time, only {inside} of 4 jobs could run at once on a pool of 4: \
-                     workers stopped. A worker woken with nothing in the queue (another took the job, or \
-                     notify_all woke them all) must wait again, not quit: `while`, not `if`, around \
-                     Condvar::wait, and quit only when the pool is shutting down and the queue is empty"
+                    "after jobs arrived one at a time, only {inside} of 4 jobs could run at once on a pool of 4 \
+                     (waited {WAIT:?}): workers stopped, or slept through a job's arrival. A worker woken with \
+                     nothing in the queue (another took the job, or notify_all woke them all) must wait again, \
+                     not quit: `while`, not `if`, around Condvar::wait, and quit only when the pool is shutting \
+                     down and the queue is empty. And a job must be in the queue before its notification goes \
+                     out: push, then notify, both under the queue's lock"
                 ));
             }
             let before = done.get();
