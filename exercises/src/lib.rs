@@ -15,8 +15,10 @@
 //!
 //! The tests check behaviour only: what jobs see (which thread runs them, how
 //! many run at once, whether they run at all), what the caller sees, and how
-//! much CPU an idle pool burns. How you get there is up to you, with the
-//! standard library only.
+//! much CPU an idle pool or a waiting `join` burns. How you get there is up to
+//! you, with the standard library only. Every promise in the doc comments
+//! below is tested; none of them has a time limit you could tune to (a pool
+//! that waits, waits for as long as it takes).
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -58,8 +60,10 @@ impl ThreadPool {
     /// Starts a pool of `threads` worker threads.
     ///
     /// Returns `Err` when `threads` is zero: a pool without workers would
-    /// accept jobs and never run them. It may also return `Err` if the
-    /// operating system refuses to start a thread.
+    /// accept jobs and never run them. Every other size is accepted, 64
+    /// workers or more included (do not cap it at 8 or at the number of
+    /// cores). It may also return `Err` if the operating system refuses to
+    /// start a thread.
     pub fn build(threads: usize) -> Result<ThreadPool, PoolCreationError> {
         // TODO (step 1): refuse 0; (step 2) start the workers.
         let _ = threads;
@@ -86,10 +90,16 @@ impl ThreadPool {
 
     /// Queues `job` and returns at once; a worker thread of the pool runs it.
     ///
+    /// - Returns at once however many jobs are already queued: the queue has
+    ///   no size limit, and `execute` never waits for room or for a worker.
     /// - Never runs the job on the caller's thread, and never starts a new
     ///   thread for it: the pool's workers are reused for every job.
     /// - Up to `threads()` jobs run at the same time; the others wait in the
-    ///   queue, in the order they were submitted, until a worker is free.
+    ///   queue, in the order they were submitted, until *any* worker is free
+    ///   (not one particular worker).
+    /// - A job submitted to an idle pool starts at once: a waiting worker
+    ///   wakes for every job, and idle workers wait (asleep, using no CPU)
+    ///   for as long as it takes, never quitting on a timeout.
     /// - No job is ever lost, whoever submits it (several threads at once,
     ///   or a job running on this very pool).
     /// - A job that panics affects nobody: not the caller, not its worker
@@ -105,6 +115,11 @@ impl ThreadPool {
 
     /// Like [`ThreadPool::execute`], for a job that returns a value: the
     /// returned handle gives back that value, or the job's panic.
+    ///
+    /// The job goes through the same queue to the same workers as
+    /// `execute`'s jobs, under the same limit of `threads()` at once (no
+    /// thread of its own). The worker that ran it never waits for the handle:
+    /// the result is kept until the handle is joined, or dropped with it.
     pub fn spawn<F, T>(&self, job: F) -> JobHandle<T>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -127,6 +142,11 @@ impl<T> JobHandle<T> {
     /// returned, or `Err(payload)` with its panic payload if it panicked
     /// (the same thing `std::thread::JoinHandle::join` gives).
     ///
+    /// The payload comes back untouched: the very value the job panicked
+    /// with, of its own type (a `&'static str`, a `String`, or whatever was
+    /// given to `std::panic::panic_any`). `join` waits for as long as the job
+    /// takes (no timeout), asleep (not polling) while it waits.
+    ///
     /// Handles can be joined in any order, each gets its own job's result,
     /// and joining never panics in the caller. Joining after the pool was
     /// dropped works too: dropping the pool runs every queued job first.
@@ -141,8 +161,9 @@ impl<T> JobHandle<T> {
 /// 1. lets every job already queued run to completion,
 /// 2. then waits for (joins) every worker thread,
 ///
-/// and returns promptly when there is nothing left to do. It never panics,
-/// even if jobs panicked earlier.
+/// for as long as those jobs take (no timeout), and returns promptly when
+/// there is nothing left to do. It never panics, even if jobs panicked
+/// earlier.
 impl Drop for ThreadPool {
     fn drop(&mut self) {
         // TODO (step 3). Until then, dropping the pool does nothing and the

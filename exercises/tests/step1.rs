@@ -84,6 +84,25 @@ fn step1_pool_reports_its_size() {
 }
 
 #[test]
+fn step1_large_pools_are_allowed() {
+    graded(|t| {
+        // Only 0 is refused: a machine with 64 cores, or a pool of mostly
+        // waiting I/O jobs, wants 64 workers or more.
+        for n in [9, 64, 100] {
+            t.stage(
+                format!("calling ThreadPool::build({n})"),
+                "build must accept any size but 0; do not cap the pool at the number of cores or at 8",
+            );
+            let pool = t.pool(n);
+            check(pool.threads() == n, || format!("ThreadPool::build({n}) made a pool whose threads() is {}", pool.threads()));
+        }
+        t.stage("calling ThreadPool::new(64)", "new(n) builds the same pool as build(n), for n > 0");
+        let pool = t.adopt(ThreadPool::new(64));
+        check(pool.threads() == 64, || format!("ThreadPool::new(64) made a pool whose threads() is {}", pool.threads()));
+    });
+}
+
+#[test]
 fn step1_job_runs_on_a_pool_thread() {
     graded(|t| {
         let caller = thread::current().id();

@@ -129,3 +129,77 @@ fn step3_many_pools_come_and_go() {
         }
     });
 }
+
+const WAKE_HINT: &str = "a worker waiting for a job must be woken by every job that arrives, and must look at \
+     the queue before it goes back to sleep: push the job, then notify, both under the queue's lock, and wait \
+     in a loop (`while queue.is_empty() { guard = condvar.wait(guard) }`), never an `if`";
+
+/// Jobs sent one at a time to an idle pool. A lost wake-up that needs a
+/// narrow race (a notification sent just before the job is queued) loses
+/// it on a fraction of the jobs; many jobs make that fraction count.
+const ROUNDS: usize = 100;
+
+#[test]
+fn step3_idle_workers_wake_for_every_job() {
+    graded(|t| {
+        let pool = t.pool(4);
+        let done = Counter::new();
+        // One job at a time to an idle pool, each with its own deadline: a
+        // wake-up that gets lost leaves its job in the queue with every
+        // worker asleep, and nothing else arrives to wake one.
+        for k in 1..=ROUNDS {
+            t.stage(format!("waiting for job {k} of {ROUNDS}, each submitted alone to an idle pool of 4"), WAKE_HINT);
+            let job_done = done.clone();
+            pool.execute(move || job_done.bump());
+            let ran = done.wait_for(k);
+            check(ran == k, || {
+                format!(
+                    "job {k} of {ROUNDS}, submitted alone to an idle pool of 4, did not run within {WAIT:?}: the \
+                     workers slept through its arrival (a lost wake-up). Usual causes: notifying before the job \
+                     is in the queue, or outside the queue's lock; waiting without first checking the queue; \
+                     `if` instead of `while` around Condvar::wait"
+                )
+            });
+            // Let the worker go back to sleep: the next job finds the pool idle.
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        // Jobs queued while every worker is busy: their notifications reach
+        // nobody, so a worker must look at the queue when its job is done.
+        for round in 1..=5 {
+            let gate = Gate::new();
+            t.stage(format!("round {round} of 5: keeping all 4 workers busy"), WAKE_HINT);
+            for _ in 0..4 {
+                let gate = gate.clone();
+                pool.execute(move || gate.enter());
+            }
+            let inside = gate.wait_for(4);
+            if inside < 4 {
+                gate.open();
+                fail(format!(
+                    "after jobs arrived one at a time, only {inside} of 4 jobs could run at once on a pool of 4 \
+                     (waited {WAIT:?}): workers stopped, or slept through a job's arrival. A worker woken with \
+                     nothing in the queue (another took the job, or notify_all woke them all) must wait again, \
+                     not quit: `while`, not `if`, around Condvar::wait, and quit only when the pool is shutting \
+                     down and the queue is empty. And a job must be in the queue before its notification goes \
+                     out: push, then notify, both under the queue's lock"
+                ));
+            }
+            let before = done.get();
+            for _ in 0..4 {
+                let job_done = done.clone();
+                pool.execute(move || job_done.bump());
+            }
+            t.stage(format!("round {round} of 5: waiting for 4 jobs queued while all workers were busy"), WAKE_HINT);
+            gate.open();
+            let ran = done.wait_for(before + 4);
+            check(ran == before + 4, || {
+                format!(
+                    "{} of 4 jobs queued while every worker was busy did not run within {WAIT:?} after the \
+                     workers became free: a worker that finishes a job must look at the queue before it waits \
+                     (a notification sent while nobody waits is lost)",
+                    before + 4 - ran
+                )
+            });
+        }
+    });
+}

@@ -14,8 +14,31 @@ const JOIN_HINT: &str = "join must wait for this handle's own job and return wha
 
 /// Joins `handle` under the watchdog, turning a panic in join into a verdict.
 fn join<T: Send + 'static>(t: &Ctx, handle: JobHandle<T>, what: &str) -> thread::Result<T> {
-    t.stage(format!("joining {what}"), JOIN_HINT);
-    match panic::catch_unwind(AssertUnwindSafe(|| handle.join())) {
+    join_with(t, handle, what, JOIN_HINT)
+}
+
+/// [`join`], with the hint to give if it gets stuck.
+fn join_with<T: Send + 'static>(t: &Ctx, handle: JobHandle<T>, what: &str, hint: &str) -> thread::Result<T> {
+    t.stage(format!("joining {what}"), hint);
+    // On a thread of its own, so that a join stuck for WAIT gets a verdict
+    // before the watchdog fires.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let name = format!("{}-join", thread::current().name().unwrap_or("graded-test"));
+    thread::Builder::new()
+        .name(name)
+        .spawn(move || {
+            report_panics_here();
+            let _ = tx.send(panic::catch_unwind(AssertUnwindSafe(|| handle.join())));
+        })
+        .expect("cannot start a thread to join on");
+    let outcome = match rx.recv_timeout(WAIT) {
+        Ok(outcome) => outcome,
+        Err(_) => fail(format!(
+            "join did not return within {WAIT:?} while the test was joining {what}, a job that takes \
+             microseconds: join waits for a result that never comes.\nhint: {hint}"
+        )),
+    };
+    match outcome {
         Ok(result) => result,
         Err(payload) => {
             let text = payload_text(&*payload);
@@ -119,31 +142,135 @@ fn step5_each_handle_gets_its_own_result() {
 fn step5_panic_comes_back_as_err() {
     graded(|t| {
         let pool = t.pool(2);
-        t.stage("spawning jobs that panic", SPAWN_HINT);
+        // The test checks its own assumption first: with a runtime argument,
+        // panic! formats a String (with a constant one, rustc may fold the
+        // message into a &'static str).
+        let here = panic::catch_unwind(|| panic!("step 5: job {} panics on purpose", std::hint::black_box(2)));
+        check(here.as_ref().is_err_and(|p| p.is::<String>()), || {
+            "the suite's own check failed: a formatted panic did not give a String payload on this compiler".into()
+        });
+        t.stage("spawning jobs that panic with a &str, a String and a value of another type", PANIC_JOIN_HINT);
         let literal = pool.spawn(|| -> u32 { panic!("step 5: this job panics on purpose") });
-        let formatted = pool.spawn(|| -> u32 { panic!("step 5: job {} panics on purpose", 2) });
-        for (handle, expected) in [
-            (literal, "step 5: this job panics on purpose"),
-            (formatted, "step 5: job 2 panics on purpose"),
-        ] {
-            match join(t, handle, "a job that panicked") {
-                Ok(v) => fail(format!("join returned Ok({v}) for a job that panicked: it must return Err(payload)")),
-                Err(payload) => {
-                    let got = payload_text(&*payload);
-                    check(got == expected, || {
-                        format!(
-                            "the Err from join carries {got:?}, but the job panicked with {expected:?}: pass on \
-                             the payload std::panic::catch_unwind gave you, untouched"
-                        )
-                    });
-                }
-            }
+        let formatted = pool.spawn(|| -> u32 { panic!("step 5: job {} panics on purpose", std::hint::black_box(2)) });
+        let other = pool.spawn(|| -> u32 { panic::panic_any(OnPurpose(7)) });
+        let untouched = "pass on the payload std::panic::catch_unwind gave you, untouched: no downcast, no \
+                         to_string, no new Box";
+        match join_panicked(t, literal, "a job that panicked with a string literal") {
+            Ok(v) => fail(format!("join returned Ok({v}) for a job that panicked: it must return Err(payload)")),
+            Err(payload) => match payload.downcast_ref::<&'static str>() {
+                Some(&"step 5: this job panics on purpose") => {}
+                Some(other) => fail(format!("the job panicked with \"step 5: this job panics on purpose\", join's Err carries {other:?}")),
+                None => fail(format!(
+                    "a job panicked with a string literal (a &'static str payload), but join's Err carries {}, \
+                     which is not a &'static str: {untouched}",
+                    describe_payload(&*payload)
+                )),
+            },
         }
-        t.stage("spawning a job after two panics", SPAWN_HINT);
+        match join_panicked(t, formatted, "a job that panicked with a formatted message") {
+            Ok(v) => fail(format!("join returned Ok({v}) for a job that panicked: it must return Err(payload)")),
+            Err(payload) => match payload.downcast_ref::<String>() {
+                Some(s) if s == "step 5: job 2 panics on purpose" => {}
+                Some(other) => fail(format!("the job panicked with \"step 5: job 2 panics on purpose\", join's Err carries {other:?}")),
+                None => fail(format!(
+                    "a job panicked with a formatted message (a String payload), but join's Err carries {}: {untouched}",
+                    describe_payload(&*payload)
+                )),
+            },
+        }
+        match join_panicked(t, other, "a job that panicked with std::panic::panic_any(a value that is not a string)") {
+            Ok(v) => fail(format!("join returned Ok({v}) for a job that panicked: it must return Err(payload)")),
+            Err(payload) => match payload.downcast_ref::<OnPurpose>() {
+                Some(OnPurpose(7)) => {}
+                Some(other) => fail(format!("the job panicked with OnPurpose(7), join's Err carries {other:?}")),
+                None => fail(format!(
+                    "a job panicked with std::panic::panic_any(OnPurpose(7)), but join's Err carries {}: {untouched}. \
+                     A payload can be any type, not only a string",
+                    describe_payload(&*payload)
+                )),
+            },
+        }
+        t.stage("spawning a job after three panics", SPAWN_HINT);
         let after = pool.spawn(|| 7);
-        match join(t, after, "a job spawned after two panicking ones") {
+        match join(t, after, "a job spawned after three panicking ones") {
             Ok(7) => {}
-            other => fail(format!("after two jobs panicked, spawn(|| 7).join() gave {other:?}")),
+            other => fail(format!("after three jobs panicked, spawn(|| 7).join() gave {other:?}")),
+        }
+    });
+}
+
+/// What a payload is, for a verdict.
+fn describe_payload(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        format!("the &str {s:?}")
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        format!("the String {s:?}")
+    } else if let Some(p) = payload.downcast_ref::<OnPurpose>() {
+        format!("{p:?}")
+    } else {
+        "a payload of some other type".into()
+    }
+}
+
+const PANIC_JOIN_HINT: &str = "if join waits forever for a job that panicked, nothing was ever sent to its \
+     handle: the panic unwound past the code that hands the result over. Catch the job's panic inside spawn's \
+     wrapper (std::panic::catch_unwind), then hand over the Err like any other result";
+
+/// Joins the handle of a job that panics.
+fn join_panicked<T: Send + 'static>(t: &Ctx, handle: JobHandle<T>, what: &str) -> thread::Result<T> {
+    join_with(t, handle, what, PANIC_JOIN_HINT)
+}
+
+#[test]
+fn step5_spawned_jobs_run_on_the_workers() {
+    graded(|t| {
+        // Both workers are kept busy by execute'd jobs; spawned jobs must
+        // queue behind them like any other job and then run on those same
+        // two threads: spawn is execute plus a way back.
+        let pool = t.pool(2);
+        let gate = Gate::new();
+        let (id_tx, id_rx) = std::sync::mpsc::channel();
+        t.stage("submitting 2 jobs that keep both workers busy", SPAWN_HINT);
+        for _ in 0..2 {
+            let (gate, id_tx) = (gate.clone(), id_tx.clone());
+            pool.execute(move || {
+                let _ = id_tx.send(thread::current().id());
+                gate.enter();
+            });
+        }
+        let inside = gate.wait_for(2);
+        check(inside == 2, || format!("only {inside} of 2 jobs started on a pool of 2 (see step 2)"));
+        let workers: Vec<_> = id_rx.try_iter().collect();
+        let started = Counter::new();
+        t.stage("spawning 20 jobs while both workers are busy", SPAWN_HINT);
+        let handles: Vec<_> = (0..20)
+            .map(|_| {
+                let started = started.clone();
+                pool.spawn(move || {
+                    started.bump();
+                    thread::current().id()
+                })
+            })
+            .collect();
+        // None may start while both workers are busy. (A correct pool can
+        // never fail this; a thread per spawned job fails it at once.)
+        let jumped = eventually(Duration::from_millis(300), || started.get() > 0);
+        gate.open();
+        check(!jumped, || {
+            "a spawned job started while both workers of a pool of 2 were busy with execute'd jobs: spawn must \
+             queue its job for the pool's workers (wrap it and call execute), not start a thread for it"
+                .into()
+        });
+        for (i, handle) in handles.into_iter().enumerate() {
+            match join(t, handle, &format!("spawned job {i} of 20")) {
+                Ok(id) => check(workers.contains(&id), || {
+                    format!(
+                        "spawned job {i} ran on a thread that is not one of the pool's 2 workers: spawn must hand \
+                         its job to the workers (through execute), not start a thread of its own"
+                    )
+                }),
+                Err(e) => fail(format!("spawned job {i} gave Err({}) but did not panic", payload_text(&*e))),
+            }
         }
     });
 }
@@ -202,8 +329,11 @@ fn step5_handles_may_be_dropped_unjoined() {
         let count = ran.wait_for(20);
         check(count == 20, || {
             format!(
-                "only {count} of 20 spawned jobs ran when half of their handles were dropped unjoined: a job must \
-                 run (and its worker carry on) even if nobody waits for its result; ignore a failed send"
+                "only {count} of 20 spawned jobs ran while 10 handles were kept, not yet joined, and 10 dropped \
+                 (waited {WAIT:?}): a worker is waiting for a handle to take its result. The result must be \
+                 stored for the handle (a channel with room for it: sync_channel(1) or channel(), not \
+                 sync_channel(0)), so the worker goes on at once; a send that fails because the handle was \
+                 dropped is fine to ignore"
             )
         });
         for (i, handle) in kept {

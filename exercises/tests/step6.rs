@@ -182,3 +182,147 @@ fn step6_results_and_panics_from_many_threads() {
         });
     });
 }
+
+/// Longer than any give-up a pool could plausibly build into `join`, `drop`
+/// or an idle worker (a receive timeout of a second or two).
+const LONG: Duration = Duration::from_secs(3);
+/// CPU time the joining thread may use while it waits [`LONG`] for a job. A
+/// join blocked in the kernel uses microseconds; one that polls (try_recv and
+/// yield_now) uses a good part of a core, hundreds of milliseconds even on a
+/// loaded machine.
+const JOIN_CPU: Duration = Duration::from_millis(150);
+/// Times the joining thread may be switched off the CPU in that time. One
+/// blocked in the kernel is switched once or a few times (a channel spins
+/// and yields briefly before it sleeps); one that polls is switched at every
+/// poll that finds another thread to run, or at every short sleep.
+const JOIN_SWITCHES: i64 = 25;
+
+/// A problem found by one of the long checks: the step whose page explains
+/// it, and the verdict.
+type Problem = (usize, String);
+
+#[test]
+fn step6_long_jobs_and_long_idle_spells() {
+    graded_within(PRESSURE_LIMIT, |t| {
+        // Three pools side by side, so that the test takes LONG once: one
+        // idle for LONG, one dropped while its job runs for LONG, one whose
+        // job's handle is joined while the job runs for LONG.
+        t.stage(
+            format!("running three pools for {LONG:?}: one idle, one dropped during a long job, one joined during a long job"),
+            "idle workers wait for as long as it takes; drop and join wait for as long as the job takes: no \
+             timeouts anywhere",
+        );
+        let idle = t.pool(2);
+        let dropped = t.pool(1);
+        let joined = t.pool(1);
+        let problems: Vec<Problem> = thread::scope(|s| {
+            let checks = [
+                s.spawn(move || idle_workers_stay(idle)),
+                s.spawn(move || drop_waits_for_a_long_job(dropped)),
+                s.spawn(move || join_waits_for_a_long_job(joined)),
+            ];
+            checks.into_iter().filter_map(|c| c.join().unwrap_or_else(|_| Err((6, "a check of the suite panicked".into()))).err()).collect()
+        });
+        if let Some((step, _)) = problems.first() {
+            t.see_step(*step);
+            fail(problems.iter().map(|(_, p)| p.as_str()).collect::<Vec<_>>().join("\n\n"));
+        }
+    });
+}
+
+/// Leaks `pool` (a failed check must not risk a hanging drop) and fails.
+fn leak(pool: Pool, step: usize, verdict: String) -> Result<(), Problem> {
+    std::mem::forget(pool);
+    Err((step, verdict))
+}
+
+fn idle_workers_stay(pool: Pool) -> Result<(), Problem> {
+    let gate = Gate::new();
+    for _ in 0..2 {
+        let gate = gate.clone();
+        pool.execute(move || gate.enter());
+    }
+    let inside = gate.wait_for(2);
+    gate.open();
+    if inside < 2 {
+        return leak(pool, 2, format!("only {inside} of 2 jobs ran at once on a pool of 2 (see step 2)"));
+    }
+    thread::sleep(LONG);
+    let gate = Gate::new();
+    for _ in 0..2 {
+        let gate = gate.clone();
+        pool.execute(move || gate.enter());
+    }
+    let inside = gate.wait_for(2);
+    gate.open();
+    if inside < 2 {
+        return leak(pool, 3, format!(
+            "after the pool of 2 sat idle for {LONG:?}, only {inside} of 2 jobs ran at once (waited {WAIT:?}): \
+             idle workers quit. A worker must wait for its next job for as long as it takes (a blocking recv, \
+             or Condvar::wait in a loop), and stop only when the pool is dropped; recv_timeout, or a wait \
+             with a timeout that ends the worker, loses it"
+        ));
+    }
+    Ok(())
+}
+
+fn drop_waits_for_a_long_job(pool: Pool) -> Result<(), Problem> {
+    let started = Counter::new();
+    let finished = Arc::new(AtomicUsize::new(0));
+    {
+        let (started, finished) = (started.clone(), Arc::clone(&finished));
+        pool.execute(move || {
+            started.bump();
+            thread::sleep(LONG);
+            finished.fetch_add(1, Ordering::SeqCst);
+        });
+    }
+    if started.wait_for(1) < 1 {
+        return leak(pool, 2, format!("a job did not start within {WAIT:?} on an idle pool (see step 2)"));
+    }
+    let mut pool = pool;
+    let inner = pool.take();
+    drop(inner);
+    if finished.load(Ordering::SeqCst) != 1 {
+        return Err((3, format!(
+            "dropping a pool returned while its job, which runs for {LONG:?}, was still running: drop must wait \
+             for the job however long it takes. Join every worker with JoinHandle::join, without a deadline \
+             (no is_finished polling that gives up, no timeout)"
+        )));
+    }
+    Ok(())
+}
+
+fn join_waits_for_a_long_job(pool: Pool) -> Result<(), Problem> {
+    let handle = pool.spawn(|| {
+        thread::sleep(LONG);
+        42
+    });
+    let before = thread_usage();
+    let result = handle.join();
+    let after = thread_usage();
+    let cpu = after.cpu - before.cpu;
+    let switches = after.switches.zip(before.switches).map(|(a, b)| a - b).unwrap_or(0);
+    // Shown with `cargo test -p exercises step6_long -- --nocapture`.
+    println!("join waited {LONG:?} for a job: {cpu:?} of CPU time, {switches} switches off the CPU");
+    match result {
+        Ok(42) => {}
+        Ok(v) => return leak(pool, 5, format!("a job that returned 42 after {LONG:?} gave Ok({v}) through join")),
+        Err(e) => {
+            return leak(pool, 5, format!(
+                "join gave Err({}) for a job that runs for {LONG:?} and returns 42: join must wait for the job \
+                 however long it takes (a blocking recv, or Condvar::wait in a loop), with no timeout",
+                payload_text(&*e)
+            ))
+        }
+    }
+    if cpu > JOIN_CPU || switches > JOIN_SWITCHES {
+        return leak(pool, 5, format!(
+            "while join waited {LONG:?} for a job, the joining thread used {cpu:?} of CPU time and was switched \
+             off the CPU {switches} times (at most {JOIN_CPU:?} and {JOIN_SWITCHES} allowed): join is polling. \
+             It must sleep until the result arrives: a blocking recv on the job's channel, or Condvar::wait in a \
+             loop, not try_recv with yield_now or a short sleep"
+        ));
+    }
+    Ok(())
+}

@@ -1,20 +1,27 @@
 //! Helpers shared by the graded tests of every step.
 //!
-//! Every test body runs on its own thread under a watchdog ([`graded`]): if
-//! the pool deadlocks, the test fails after a few seconds with a message that
-//! says what the test was doing (its current [`Ctx::stage`]) and what usually
-//! causes that, instead of hanging `cargo test` forever. A failed test leaks
-//! its pool (and any thread stuck in it); the test binary exits anyway.
+//! Every test body runs on its own thread, named after the test, under a
+//! watchdog ([`graded`]): if the pool deadlocks, the test fails after a few
+//! seconds with a message that says what the test was doing (its current
+//! [`Ctx::stage`]) and what usually causes that, instead of hanging
+//! `cargo test` forever. A failed test leaks its pool (and any thread stuck in
+//! it); the test binary exits anyway.
+//!
+//! Every failure ends in one verdict, printed by the harness itself (so a
+//! panic hook set by the pool cannot hide it) and raised without the panic
+//! hook (so `RUST_BACKTRACE=1` adds no backtrace to it). It names the broken
+//! property, the usual cause, and the page of the book to read.
 
 #![allow(dead_code)] // each step's test file uses a different subset
 
 use exercises::ThreadPool;
 use std::any::Any;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::ops::Deref;
+use std::panic::{self, AssertUnwindSafe, PanicHookInfo};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -24,31 +31,48 @@ pub const LIMIT: Duration = Duration::from_secs(10);
 
 /// How long a test waits for something a correct pool does at once (a job
 /// starting, a set of jobs meeting). Shorter than [`LIMIT`], so the test
-/// reports what it saw rather than just "timed out".
+/// reports what it saw rather than just "timed out". Only a job that is stuck
+/// or lost misses it.
 pub const WAIT: Duration = Duration::from_secs(5);
 
-/// Panic messages that start with this are the suite's own verdicts: they
-/// already name the property and the usual cause.
-const VERDICT: &str = "[graded] ";
+/// The step pages, by step number: where a verdict sends the student.
+const PAGES: [(&str, &str); 6] = [
+    ("src/lab2/step1.md", "Step 1: build, new, threads"),
+    ("src/lab2/step2.md", "Step 2: workers and the queue"),
+    ("src/lab2/step3.md", "Step 3: graceful shutdown"),
+    ("src/lab2/step4.md", "Step 4: surviving panics"),
+    ("src/lab2/step5.md", "Step 5: results with `JobHandle`"),
+    ("src/lab2/step6.md", "Step 6: under pressure"),
+];
+
+/// The payload of a verdict: raised with `resume_unwind`, which skips the
+/// panic hook (no "panicked at" line, no backtrace).
+struct Verdict(String);
+
+/// The payload of a job that panics on purpose with a value that is not a
+/// string (`std::panic::panic_any(OnPurpose(n))`). The suite's own hook keeps
+/// such panics quiet, like every panic whose message says "on purpose".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OnPurpose(pub u32);
 
 /// Fails the current test with `message` (a property and a hint).
-#[track_caller]
 pub fn fail(message: impl AsRef<str>) -> ! {
-    panic!("{VERDICT}{}", message.as_ref())
+    panic::resume_unwind(Box::new(Verdict(message.as_ref().to_string())))
 }
 
 /// Fails the current test with `message()` unless `ok`.
-#[track_caller]
 pub fn check(ok: bool, message: impl FnOnce() -> String) {
     if !ok {
         fail(message())
     }
 }
 
-/// What a test body is doing right now, for the watchdog's message.
+/// What a test body is doing right now, for the watchdog's message, and
+/// which step page its verdicts point to.
 #[derive(Clone)]
 pub struct Ctx {
     stage: Arc<Mutex<(String, String)>>,
+    page: Arc<Mutex<usize>>,
 }
 
 impl Ctx {
@@ -58,8 +82,20 @@ impl Ctx {
         *self.stage.lock().unwrap_or_else(|e| e.into_inner()) = (doing.into(), hint.into());
     }
 
+    /// From now on, this test's verdicts point to step `step`'s page (a
+    /// later step's test checking an earlier step's property).
+    pub fn see_step(&self, step: usize) {
+        *self.page.lock().unwrap_or_else(|e| e.into_inner()) = step.clamp(1, PAGES.len());
+    }
+
     fn current(&self) -> (String, String) {
         self.stage.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn read_line(&self) -> String {
+        let step = *self.page.lock().unwrap_or_else(|e| e.into_inner());
+        let (path, title) = PAGES[step - 1];
+        format!("read: {path} (\"{title}\"), section \"What the tests check\", then its hints")
     }
 
     /// `ThreadPool::build(threads)`, which must succeed, wrapped so that a
@@ -71,7 +107,10 @@ impl Ctx {
         );
         match ThreadPool::build(threads) {
             Ok(pool) => self.adopt(pool),
-            Err(e) => fail(format!("ThreadPool::build({threads}) returned Err({e:?}): only 0 threads is an error")),
+            Err(e) => fail(format!(
+                "ThreadPool::build({threads}) returned Err({e:?}): only 0 threads is an error; any other size, \
+                 64 workers or more included, must give a pool"
+            )),
         }
     }
 
@@ -96,6 +135,13 @@ pub struct Pool {
     ctx: Ctx,
 }
 
+impl Pool {
+    /// Takes the pool out, to drop it by hand.
+    pub fn take(&mut self) -> ThreadPool {
+        self.inner.take().expect("pool already shut down")
+    }
+}
+
 impl Deref for Pool {
     type Target = ThreadPool;
     fn deref(&self) -> &ThreadPool {
@@ -105,7 +151,8 @@ impl Deref for Pool {
 
 pub const DROP_HINT: &str = "dropping the pool must close the queue, let the workers finish what is queued, \
      then join them; if it never returns, the workers are probably still waiting on a queue nobody closed \
-     (drop the Sender first), or a worker is joined while it waits for a job";
+     (drop the Sender first, or set the shutdown flag and notify_all), or a worker is joined while it waits \
+     for a job";
 
 impl Drop for Pool {
     fn drop(&mut self) {
@@ -121,77 +168,115 @@ impl Drop for Pool {
 }
 
 /// Runs a graded test body under a watchdog of [`LIMIT`].
-#[track_caller]
 pub fn graded(body: impl FnOnce(&Ctx) + Send + 'static) {
     graded_within(LIMIT, body)
 }
 
 /// Runs a graded test body under a watchdog of `limit`, and turns whatever
 /// goes wrong (a verdict, a `todo!()`, another panic, a timeout) into one
-/// message that names the property and the usual cause.
-#[track_caller]
+/// message that names the property, the usual cause and the page to read.
 pub fn graded_within(limit: Duration, body: impl FnOnce(&Ctx) + Send + 'static) {
-    quiet_verdicts();
-    let ctx = Ctx { stage: Arc::new(Mutex::new(("starting the test".into(), String::new()))) };
-    let (done_tx, done_rx) = mpsc::channel::<()>();
+    install_hook();
+    // libtest names each test's thread after the test; the body's thread
+    // gets the same name, so even an abort (a stack overflow) names the test.
+    let test: Arc<str> = thread::current().name().unwrap_or("graded-test").into();
+    let step = test.strip_prefix("step").and_then(|s| s[..1].parse().ok()).unwrap_or(1);
+    let ctx = Ctx {
+        stage: Arc::new(Mutex::new(("starting the test".into(), String::new()))),
+        page: Arc::new(Mutex::new(step)),
+    };
+    let (done_tx, done_rx) = mpsc::channel::<Result<(), String>>();
     let body_ctx = ctx.clone();
     let runner = thread::Builder::new()
-        .name(BODY_THREAD.into())
+        .name(test.to_string())
         .spawn(move || {
-            body(&body_ctx);
-            let _ = done_tx.send(());
+            IN_BODY.with(|b| b.set(true));
+            let outcome = panic::catch_unwind(AssertUnwindSafe(|| body(&body_ctx)));
+            let _ = done_tx.send(outcome.map_err(|payload| describe(&body_ctx, payload)));
         })
         .expect("cannot start the test's thread");
-    match done_rx.recv_timeout(limit) {
-        Ok(()) => {
+    let verdict = match done_rx.recv_timeout(limit) {
+        Ok(Ok(())) => {
             let _ = runner.join();
+            return;
         }
-        Err(RecvTimeoutError::Disconnected) => {
-            // The body panicked (its sender was dropped while unwinding).
-            let payload = runner.join().expect_err("the test body stopped without finishing or panicking");
-            let text = payload_text(&*payload);
-            let (doing, hint) = ctx.current();
-            if let Some(verdict) = text.strip_prefix(VERDICT) {
-                panic!("\n\n{verdict}\n\n");
-            } else if let Some(what) = text.strip_prefix("not yet implemented") {
-                let what = what.trim_start_matches(": ");
-                panic!(
-                    "\n\nnot implemented yet: {what}\n(the test was {doing}; that function still calls todo!())\n\n"
-                );
-            } else {
-                panic!("\n\nthe pool panicked while the test was {doing}: {text}\nhint: {hint}\n\n");
-            }
-        }
+        Ok(Err(verdict)) => verdict,
         Err(RecvTimeoutError::Timeout) => {
             let (doing, hint) = ctx.current();
-            panic!(
-                "\n\nno progress for {limit:?} while the test was {doing}: something is deadlocked or \
-                 waiting forever.\nhint: {hint}\n\n"
-            );
+            format!(
+                "no progress for {limit:?} while the test was {doing}: something is deadlocked or waiting \
+                 forever.\nhint: {hint}"
+            )
         }
+        Err(RecvTimeoutError::Disconnected) => "the test's thread ended without a result".into(),
+    };
+    let message = format!("\n[graded] {test} FAILED\n\n{verdict}\n\n{}\n", ctx.read_line());
+    // Printed here rather than by a panic hook, which the pool may have
+    // replaced; then raised without the hook.
+    eprintln!("{message}");
+    panic::resume_unwind(Box::new(message))
+}
+
+/// The verdict for a test body that panicked with `payload`.
+fn describe(ctx: &Ctx, payload: Box<dyn Any + Send>) -> String {
+    if let Some(Verdict(verdict)) = payload.downcast_ref::<Verdict>() {
+        return verdict.clone();
     }
+    let text = payload_text(&*payload);
+    let (doing, hint) = ctx.current();
+    if let Some(what) = text.strip_prefix("not yet implemented") {
+        let what = what.trim_start_matches(": ");
+        return format!("not implemented yet: {what}\n(the test was {doing}; that function still calls todo!())");
+    }
+    let place = LAST_PANIC_AT.with(|at| at.borrow_mut().take()).map(|at| format!(" (at {at})")).unwrap_or_default();
+    format!("the pool panicked while the test was {doing}: {text}{place}\nhint: {hint}")
 }
 
-/// The test body's own panics (verdicts, and `todo!()`s it reached) are
-/// reported once, by [`graded_within`], in full; the panic hook would print
-/// them a second time, so it stays quiet for those. Every other panic (a
-/// job's, a worker's, one in your code) is printed as usual.
-fn quiet_verdicts() {
-    static HOOK: std::sync::Once = std::sync::Once::new();
-    HOOK.call_once(|| {
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            let text = payload_text(info.payload());
-            let ours = thread::current().name() == Some(BODY_THREAD)
-                && (text.starts_with(VERDICT) || text.starts_with("not yet implemented"));
-            if !ours {
-                default(info);
-            }
-        }));
-    });
+/// Marks the calling thread (a helper of a test body) as one whose panics
+/// the test reports itself: the suite's panic hook keeps quiet for them.
+pub fn report_panics_here() {
+    IN_BODY.with(|b| b.set(true));
 }
 
-const BODY_THREAD: &str = "graded-test";
+thread_local! {
+    /// Set on a test body's thread: the harness reports its panics itself.
+    static IN_BODY: Cell<bool> = const { Cell::new(false) };
+    /// Where the body's last panic happened, for its verdict.
+    static LAST_PANIC_AT: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// How many panic messages of the pool's own (not the suite's on-purpose
+/// ones) are printed per test binary, so a failing step fits on a screen.
+const PANICS_SHOWN: usize = 3;
+
+/// The suite's panic hook, installed again at the start of every test (a
+/// pool may have replaced it). It keeps quiet for the test bodies' panics
+/// (the harness reports those), for jobs that panic on purpose, and for every
+/// panic after the first [`PANICS_SHOWN`]; other panics (a bug in a worker,
+/// say) are printed by Rust's default hook.
+fn install_hook() {
+    type Hook = Box<dyn Fn(&PanicHookInfo<'_>) + Send + Sync>;
+    static DEFAULT: OnceLock<Hook> = OnceLock::new();
+    static SHOWN: AtomicUsize = AtomicUsize::new(0);
+    DEFAULT.get_or_init(panic::take_hook);
+    panic::set_hook(Box::new(|info| {
+        if IN_BODY.with(Cell::get) {
+            let at = info.location().map(|l| l.to_string());
+            LAST_PANIC_AT.with(|slot| *slot.borrow_mut() = at);
+            return;
+        }
+        let payload = info.payload();
+        let text = info.payload_as_str().map(str::to_string).unwrap_or_else(|| payload_text(payload));
+        if payload.is::<OnPurpose>() || text.contains("on purpose") {
+            return;
+        }
+        match SHOWN.fetch_add(1, Ordering::Relaxed) {
+            n if n < PANICS_SHOWN => (DEFAULT.get().expect("set above"))(info),
+            n if n == PANICS_SHOWN => eprintln!("(further panic messages from the pool are not shown)"),
+            _ => {}
+        }
+    }));
+}
 
 /// The text of a panic payload (`panic!` gives a `&str` or a `String`).
 pub fn payload_text(payload: &(dyn Any + Send)) -> String {
@@ -199,9 +284,38 @@ pub fn payload_text(payload: &(dyn Any + Send)) -> String {
         s.to_string()
     } else if let Some(s) = payload.downcast_ref::<String>() {
         s.clone()
+    } else if let Some(p) = payload.downcast_ref::<OnPurpose>() {
+        format!("{p:?}")
     } else {
         "(a panic payload that is not a string)".into()
     }
+}
+
+/// What the calling thread alone has used so far: CPU time, and (on Linux)
+/// how many times it was switched off the CPU, voluntarily or not.
+pub struct ThreadUsage {
+    pub cpu: Duration,
+    pub switches: Option<i64>,
+}
+
+#[cfg(target_os = "linux")]
+pub fn thread_usage() -> ThreadUsage {
+    // SAFETY: getrusage only writes the struct we hand it, plain old data
+    // that may start zeroed.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut ru) };
+    assert_eq!(rc, 0, "getrusage(RUSAGE_THREAD) failed");
+    let time = |tv: libc::timeval| Duration::new(tv.tv_sec as u64, tv.tv_usec as u32 * 1000);
+    ThreadUsage { cpu: time(ru.ru_utime) + time(ru.ru_stime), switches: Some((ru.ru_nvcsw + ru.ru_nivcsw) as i64) }
+}
+
+#[cfg(all(unix, not(target_os = "linux")))]
+pub fn thread_usage() -> ThreadUsage {
+    // SAFETY: clock_gettime only writes the timespec we hand it.
+    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
+    ThreadUsage { cpu: Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32), switches: None }
 }
 
 /// A meeting point for jobs: each job that [`enter`](Gate::enter)s is
