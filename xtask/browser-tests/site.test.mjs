@@ -153,7 +153,9 @@ for (const { md } of chapters) {
       });
       if (rawMath) fail(rel, 'raw $$ left in the page: a formula did not render');
     }
-    const codes = await page.locator('main pre code').allInnerTexts();
+    // textContent, not innerText: a block inside a closed <details> (a hint,
+    // the course's version) has no layout, so its innerText is empty.
+    const codes = await page.locator('main pre code').allTextContents();
     if (codes.length < want.listings.length || codes.some((c) => c.trim() === '')) {
       fail(rel, `expected a code block for each of ${want.listings.length} listing(s), found ${codes.length} (some empty?)`);
     }
