@@ -21,12 +21,11 @@
 //! directory, files are only rewritten when their content changes, and
 //! every run's output is kept in `<name>.log`.
 
-use std::collections::BTreeSet;
+use crate::scratch::{build, first_failure, manifest_for, mutate, prepare, run_suite, strip_anchors, sync_dir, write_if_changed, Outcome};
 use std::fs;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 const MUTANT_BOUND: Duration = Duration::from_secs(120);
 const SKELETON_BOUND: Duration = Duration::from_secs(60);
@@ -39,15 +38,6 @@ enum Expect {
     FailsEveryTest,
     Passes,
     Rejected(String),
-}
-
-struct Outcome {
-    passed: BTreeSet<String>,
-    failed: BTreeSet<String>,
-    success: bool,
-    timed_out: bool,
-    took: Duration,
-    log: String,
 }
 
 pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
@@ -80,7 +70,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     }
     for path in mutants {
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
-        let (step, lib) = mutate(&solution, &read(path.clone())?).map_err(|e| format!("{}: {e}", path.display()))?;
+        let (step, lib) = mutate(&solution, &read(path.clone())?, &STEPS).map_err(|e| format!("{}: {e}", path.display()))?;
         candidates.push((name, lib, Expect::Rejected(step)));
     }
 
@@ -88,7 +78,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     println!("lab1: {:<30} {:<8} {:<7} {:>6}  first failing test", "measurement", "expected", "result", "time");
     for (name, lib, expect) in &candidates {
         let dir = scratch.join(name);
-        prepare(root, &dir, &manifest_for(&manifest, name)?, lib)?;
+        prepare(root, &dir, &manifest_for(&manifest, "lab1", "lab1", name)?, lib, &root.join("exercises/lab1/tests"))?;
         let verdict = match build(&dir, &target) {
             Err(e) => Err(format!("does not build: {e}")),
             Ok(()) => judge(&dir, &target, name, expect),
@@ -123,18 +113,11 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-fn first_failure(outcome: &Outcome) -> String {
-    match outcome.failed.iter().next() {
-        Some(first) => format!("{first} ({} of {} failed)", outcome.failed.len(), outcome.failed.len() + outcome.passed.len()),
-        None => format!("none ({} passed)", outcome.passed.len()),
-    }
-}
-
 fn judge(dir: &Path, target: &Path, name: &str, expect: &Expect) -> Result<Outcome, String> {
     let log = dir.with_extension("log");
     match expect {
         Expect::FailsEveryTest => {
-            let out = run_suite(dir, target, SKELETON_BOUND, &log)?;
+            let out = run_suite(dir, target, &[], &[], SKELETON_BOUND, &log)?;
             if out.timed_out {
                 return Err(format!("the skeleton's run took longer than {SKELETON_BOUND:?}; see {}", log.display()));
             }
@@ -153,7 +136,7 @@ fn judge(dir: &Path, target: &Path, name: &str, expect: &Expect) -> Result<Outco
             Ok(out)
         }
         Expect::Passes => {
-            let out = run_suite(dir, target, SOLUTION_BOUND, &log)?;
+            let out = run_suite(dir, target, &[], &[], SOLUTION_BOUND, &log)?;
             if out.timed_out || !out.success || !out.failed.is_empty() {
                 return Err(format!("the reference solution fails {:?}; see {}", out.failed, log.display()));
             }
@@ -163,7 +146,7 @@ fn judge(dir: &Path, target: &Path, name: &str, expect: &Expect) -> Result<Outco
             Ok(out)
         }
         Expect::Rejected(step) => {
-            let out = run_suite(dir, target, MUTANT_BOUND, &log)?;
+            let out = run_suite(dir, target, &[], &[], MUTANT_BOUND, &log)?;
             if out.timed_out {
                 return Err(format!("{name} was not rejected within {MUTANT_BOUND:?}: the suite hung"));
             }
@@ -180,118 +163,12 @@ fn judge(dir: &Path, target: &Path, name: &str, expect: &Expect) -> Result<Outco
     }
 }
 
-/// `cargo test` in `dir`, killed (with its process group) after `bound`.
-fn run_suite(dir: &Path, target: &Path, bound: Duration, log: &Path) -> Result<Outcome, String> {
-    let file = fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
-    let file2 = file.try_clone().map_err(|e| e.to_string())?;
-    let start = Instant::now();
-    let mut child = Command::new(env!("CARGO"))
-        .arg("test")
-        .current_dir(dir)
-        .env("CARGO_TARGET_DIR", target)
-        .env("CARGO_TERM_COLOR", "never")
-        .env("RUST_BACKTRACE", "0")
-        .stdin(Stdio::null())
-        .stdout(file)
-        .stderr(file2)
-        .process_group(0)
-        .spawn()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    let mut timed_out = false;
-    let status = loop {
-        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
-            break status;
-        }
-        if start.elapsed() > bound {
-            timed_out = true;
-            // Not kill(1): procps-ng 4.0.2 reads `kill -KILL -<pgid>` as every process.
-            // SAFETY: killpg only sends a signal; a stale group id fails with ESRCH.
-            let _ = unsafe { libc::killpg(child.id() as libc::pid_t, libc::SIGKILL) };
-            break child.wait().map_err(|e| e.to_string())?;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let took = start.elapsed();
-    let text = fs::read_to_string(log).unwrap_or_default();
-    let (mut passed, mut failed) = (BTreeSet::new(), BTreeSet::new());
-    for line in text.lines() {
-        if let Some((name, result)) = line.strip_prefix("test ").and_then(|r| r.split_once(" ... ")) {
-            match result.trim() {
-                "ok" => passed.insert(name.to_string()),
-                "FAILED" => failed.insert(name.to_string()),
-                _ => false,
-            };
-        }
-    }
-    Ok(Outcome { passed, failed, success: status.success() && !timed_out, timed_out, took, log: text })
-}
-
-fn build(dir: &Path, target: &Path) -> Result<(), String> {
-    let out = Command::new(env!("CARGO"))
-        .args(["test", "--no-run", "--quiet"])
-        .current_dir(dir)
-        .env("CARGO_TARGET_DIR", target)
-        .env("CARGO_TERM_COLOR", "never")
-        .output()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    match out.status.success() {
-        true => Ok(()),
-        false => Err(String::from_utf8_lossy(&out.stderr).lines().filter(|l| l.starts_with("error")).take(3).collect::<Vec<_>>().join("; ")),
-    }
-}
-
-/// The package renamed `lab1-<candidate>` (the library keeps the name
-/// `lab1`, which the tests use), so that the scratch crates' artifacts do
-/// not overwrite each other in the shared target directory.
-fn manifest_for(manifest: &str, candidate: &str) -> Result<String, String> {
-    let package = "name = \"lab1\"\n";
-    if !manifest.contains(package) || !manifest.contains("[lib]\n") {
-        return Err("exercises/lab1/Cargo.toml: expected `name = \"lab1\"` and a [lib] table".into());
-    }
-    Ok(manifest
-        .replacen(package, &format!("name = \"lab1-{}\"\n", candidate.replace('_', "-")), 1)
-        .replacen("[lib]\n", "[lib]\nname = \"lab1\"\n", 1))
-}
-
 /// The part of the file every student gets as it is: the instruments and
 /// the workload, between the `// Given:` and `// Step 1:` banners.
 fn given(text: &str) -> &str {
     let start = text.find("// Given:").unwrap_or(text.len());
     let end = text[start..].find("// Step 1:").map_or(start, |e| start + e);
     &text[start..end]
-}
-
-fn strip_anchors(text: &str) -> String {
-    text.lines().filter(|l| !l.trim_start().starts_with("// ANCHOR")).map(|l| format!("{l}\n")).collect()
-}
-
-/// A broken measurement from its `.mutant` file: the step that must catch
-/// it and the reference with each `--- reference` block replaced by the
-/// `+++ mutant` block after it (each must match exactly once).
-fn mutate(solution: &str, spec: &str) -> Result<(String, String), String> {
-    let step = spec
-        .lines()
-        .take_while(|l| l.starts_with('#') || l.is_empty())
-        .find_map(|l| l.trim_start_matches('#').trim().strip_prefix("caught-by:").map(|s| s.trim().to_string()))
-        .filter(|s| STEPS.contains(&s.as_str()))
-        .ok_or("no `# caught-by: stepN` line (step1 to step4) in its header")?;
-    let mut lib = strip_anchors(solution);
-    let body = spec.split_once("--- reference\n").ok_or("no `--- reference` block")?.1;
-    for (n, edit) in body.split("--- reference\n").enumerate() {
-        let (find, replace) = edit.split_once("+++ mutant\n").ok_or(format!("edit {}: no `+++ mutant` line", n + 1))?;
-        match lib.matches(find).count() {
-            1 => lib = lib.replacen(find, replace, 1),
-            k => return Err(format!("edit {}: its reference block occurs {k} times in solutions/lab1/src/lib.rs (must be once: was the solution changed?)", n + 1)),
-        }
-    }
-    Ok((step, lib))
-}
-
-fn prepare(root: &Path, dir: &Path, manifest: &str, lib_text: &str) -> Result<(), String> {
-    write_if_changed(&dir.join("Cargo.toml"), manifest.as_bytes())?;
-    write_if_changed(&dir.join("Cargo.lock"), &fs::read(root.join("Cargo.lock")).map_err(|e| format!("Cargo.lock: {e}"))?)?;
-    write_if_changed(&dir.join("src/lib.rs"), lib_text.as_bytes())?;
-    sync_dir(&root.join("exercises/lab1/tests"), &dir.join("tests"))
 }
 
 /// The check command, built in release mode against the reference solution
@@ -323,48 +200,16 @@ fn check_figures(root: &Path, solution_dir: &Path, target: &Path) -> Result<(), 
     status.success().then_some(()).ok_or_else(|| "the check command failed".into())
 }
 
-fn sync_dir(from: &Path, to: &Path) -> Result<(), String> {
-    fs::create_dir_all(to).map_err(|e| e.to_string())?;
-    let mut keep = BTreeSet::new();
-    for entry in fs::read_dir(from).map_err(|e| format!("{}: {e}", from.display()))?.flatten() {
-        let path = entry.path();
-        let name = entry.file_name();
-        keep.insert(name.clone());
-        if path.is_dir() {
-            sync_dir(&path, &to.join(&name))?;
-        } else {
-            write_if_changed(&to.join(&name), &fs::read(&path).map_err(|e| e.to_string())?)?;
-        }
-    }
-    for entry in fs::read_dir(to).map_err(|e| e.to_string())?.flatten() {
-        if !keep.contains(&entry.file_name()) {
-            let path = entry.path();
-            let _ = if path.is_dir() { fs::remove_dir_all(&path) } else { fs::remove_file(&path) };
-        }
-    }
-    Ok(())
-}
-
-fn write_if_changed(path: &Path, content: &[u8]) -> Result<(), String> {
-    if fs::read(path).ok().as_deref() == Some(content) {
-        return Ok(());
-    }
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).map_err(|e| e.to_string())?;
-    }
-    fs::write(path, content).map_err(|e| format!("{}: {e}", path.display()))
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
     fn a_mutant_is_the_solution_with_its_edits() {
         let solution = "// ANCHOR: a\nfn a() { 1 }\n// ANCHOR_END: a\nfn b() { 2 }\n";
         let spec = "# caught-by: step3\n\n--- reference\nfn b() { 2 }\n+++ mutant\nfn b() { 3 } // MUTANT\n";
-        let (step, lib) = super::mutate(solution, spec).unwrap();
+        let (step, lib) = super::mutate(solution, spec, &super::STEPS).unwrap();
         assert_eq!((step.as_str(), lib.as_str()), ("step3", "fn a() { 1 }\nfn b() { 3 } // MUTANT\n"));
-        assert!(super::mutate(solution, "# caught-by: step5\n--- reference\nfn b() { 2 }\n+++ mutant\n").is_err(), "Lab 1 has 4 steps");
-        assert!(super::mutate(solution, "# caught-by: step1\n--- reference\nfn c() {}\n+++ mutant\n").unwrap_err().contains("occurs 0 times"));
+        assert!(super::mutate(solution, "# caught-by: step5\n--- reference\nfn b() { 2 }\n+++ mutant\n", &super::STEPS).is_err(), "Lab 1 has 4 steps");
+        assert!(super::mutate(solution, "# caught-by: step1\n--- reference\nfn c() {}\n+++ mutant\n", &super::STEPS).unwrap_err().contains("occurs 0 times"));
     }
 
     #[test]

@@ -21,12 +21,10 @@
 //! when their content changes, so a second run rebuilds nothing. The full
 //! output of every run is kept next to the crate, in `<name>.log`.
 
-use std::collections::BTreeSet;
+use crate::scratch::{build, first_failure, manifest_for, header, mutate, prepare, run_suite, Outcome};
 use std::fs;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A broken pool's run may take this long (watchdogs included) before it is
 /// killed and counted as a failure of the suite to reject it. The slowest
@@ -51,15 +49,6 @@ enum Expect {
     Passes,
     /// Rejected, with a failing test of this step among the failures.
     Rejected(String),
-}
-
-struct Outcome {
-    passed: BTreeSet<String>,
-    failed: BTreeSet<String>,
-    success: bool,
-    timed_out: bool,
-    took: Duration,
-    log: String,
 }
 
 pub fn run(root: &Path) -> Result<(), String> {
@@ -95,7 +84,7 @@ pub fn run(root: &Path) -> Result<(), String> {
             Some(base) => read(root.join(base))?,
             None => solution.clone(),
         };
-        let (step, lib) = mutate(&base, &spec).map_err(|e| format!("{}: {e}", path.display()))?;
+        let (step, lib) = mutate(&base, &spec, &STEPS).map_err(|e| format!("{}: {e}", path.display()))?;
         candidates.push((name, lib, Expect::Rejected(step)));
     }
 
@@ -104,13 +93,13 @@ pub fn run(root: &Path) -> Result<(), String> {
     println!("lab2: {:<26} {:<8} {:<7} {:>6}  first failing test", "pool", "expected", "result", "time");
     for (name, lib, expect) in &candidates {
         let dir = scratch.join(name);
-        let mut crate_manifest = manifest_for(&manifest, name)?;
+        let mut crate_manifest = manifest_for(&manifest, "exercises", "lab2", name)?;
         if name == FAST_POOL {
             // The fast pool uses crossbeam (the workspace's version, pinned by
             // the copied Cargo.lock); the exercise itself is std only.
             crate_manifest += "\n[dependencies]\ncrossbeam = \"0.8\"\n";
         }
-        prepare(root, &dir, &crate_manifest, lib)?;
+        prepare(root, &dir, &crate_manifest, lib, &root.join("exercises/tests"))?;
         let verdict = match build(&dir, &target) {
             Err(e) => Err(format!("does not build: {e}")),
             Ok(()) => judge(&dir, &target, name, expect),
@@ -165,17 +154,6 @@ fn base_of(spec: &str) -> Option<String> {
 }
 
 /// The `#` lines at the top of a mutant, without their `#`.
-fn header(spec: &str) -> impl Iterator<Item = &str> {
-    spec.lines().take_while(|l| l.starts_with('#') || l.is_empty()).map(|l| l.trim_start_matches('#').trim())
-}
-
-fn first_failure(outcome: &Outcome) -> String {
-    match outcome.failed.iter().next() {
-        Some(first) => format!("{first} ({} of {} failed)", outcome.failed.len(), outcome.failed.len() + outcome.passed.len()),
-        None => format!("none ({} passed)", outcome.passed.len()),
-    }
-}
-
 /// Runs the suite against one candidate and checks the outcome against what
 /// is expected of it. Returns the outcome and a note for the table.
 fn judge(dir: &Path, target: &Path, name: &str, expect: &Expect) -> Result<(Outcome, String), String> {
@@ -239,152 +217,6 @@ fn judge(dir: &Path, target: &Path, name: &str, expect: &Expect) -> Result<(Outc
     }
 }
 
-/// `cargo test [cargo_args] -- [test_args]` in `dir`, killed after `bound`.
-fn run_suite(dir: &Path, target: &Path, cargo_args: &[&str], test_args: &[&str], bound: Duration, log: &Path) -> Result<Outcome, String> {
-    let file = fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
-    let file2 = file.try_clone().map_err(|e| e.to_string())?;
-    let start = Instant::now();
-    let mut child = Command::new(env!("CARGO"))
-        .arg("test")
-        .args(cargo_args)
-        .arg("--")
-        .args(test_args)
-        .current_dir(dir)
-        .env("CARGO_TARGET_DIR", target)
-        .env("CARGO_TERM_COLOR", "never")
-        .env("RUST_BACKTRACE", "0")
-        .stdin(Stdio::null())
-        .stdout(file)
-        .stderr(file2)
-        // Its own process group, so a hung test binary can be killed with it.
-        .process_group(0)
-        .spawn()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    let mut timed_out = false;
-    let status = loop {
-        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
-            break status;
-        }
-        if start.elapsed() > bound {
-            timed_out = true;
-            // Not kill(1): procps-ng 4.0.2 reads `kill -KILL -<pgid>` as every process.
-            // SAFETY: killpg only sends a signal; a stale group id fails with ESRCH.
-            let _ = unsafe { libc::killpg(child.id() as libc::pid_t, libc::SIGKILL) };
-            break child.wait().map_err(|e| e.to_string())?;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let took = start.elapsed();
-    let text = fs::read_to_string(log).unwrap_or_default();
-    let (mut passed, mut failed) = (BTreeSet::new(), BTreeSet::new());
-    for line in text.lines() {
-        if let Some(rest) = line.strip_prefix("test ") {
-            if let Some((name, result)) = rest.split_once(" ... ") {
-                match result.trim() {
-                    "ok" => passed.insert(name.to_string()),
-                    "FAILED" => failed.insert(name.to_string()),
-                    _ => false,
-                };
-            }
-        }
-    }
-    Ok(Outcome { passed, failed, success: status.success() && !timed_out, timed_out, took, log: text })
-}
-
-/// Compiles the crate and its tests, so the time bounds measure the tests.
-fn build(dir: &Path, target: &Path) -> Result<(), String> {
-    let out = Command::new(env!("CARGO"))
-        .args(["test", "--no-run", "--quiet"])
-        .current_dir(dir)
-        .env("CARGO_TARGET_DIR", target)
-        .env("CARGO_TERM_COLOR", "never")
-        .output()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    match out.status.success() {
-        true => Ok(()),
-        false => Err(String::from_utf8_lossy(&out.stderr).lines().filter(|l| l.starts_with("error")).take(3).collect::<Vec<_>>().join("; ")),
-    }
-}
-
-/// The scratch manifest for one candidate: the package is renamed
-/// `lab2-<candidate>` (the library keeps the name `exercises`, which the
-/// tests use). Cargo hashes a path package's id relative to its workspace
-/// root, so without distinct names every scratch crate would get the same
-/// artifact names in the shared target directory and overwrite the others'.
-fn manifest_for(manifest: &str, candidate: &str) -> Result<String, String> {
-    let package = "name = \"exercises\"\n";
-    if !manifest.contains(package) || !manifest.contains("[lib]\n") {
-        return Err("exercises/Cargo.toml: expected `name = \"exercises\"` and a [lib] table".into());
-    }
-    Ok(manifest
-        .replacen(package, &format!("name = \"lab2-{}\"\n", candidate.replace('_', "-")), 1)
-        .replacen("[lib]\n", "[lib]\nname = \"exercises\"\n", 1))
-}
-
-/// A broken pool from its `.mutant` file: the step that must catch it (the
-/// header's `# caught-by: stepN`) and `solution` (the reference, or the
-/// design its `# base:` line names), ANCHOR lines removed, with each
-/// `--- reference` block replaced by the `+++ mutant` block after it. Written
-/// as edits, a mutant cannot drift from what it edits: a block that no longer
-/// matches exactly once is an error.
-fn mutate(solution: &str, spec: &str) -> Result<(String, String), String> {
-    let step = header(spec)
-        .find_map(|l| l.strip_prefix("caught-by:").map(|s| s.trim().to_string()))
-        .filter(|s| STEPS.contains(&s.as_str()))
-        .ok_or("no `# caught-by: stepN` line in its header")?;
-    let mut lib: String = solution.lines().filter(|l| !l.trim_start().starts_with("// ANCHOR")).map(|l| format!("{l}\n")).collect();
-    let body = spec.split_once("--- reference\n").ok_or("no `--- reference` block")?.1;
-    for (n, edit) in body.split("--- reference\n").enumerate() {
-        let (find, replace) = edit.split_once("+++ mutant\n").ok_or(format!("edit {}: no `+++ mutant` line", n + 1))?;
-        match lib.matches(find).count() {
-            1 => lib = lib.replacen(find, replace, 1),
-            k => return Err(format!("edit {}: its reference block occurs {k} times in the file it edits (must be once: was that file changed?)", n + 1)),
-        }
-    }
-    Ok((step, lib))
-}
-
-/// Makes `dir` a copy of the exercises crate with `lib` as its `src/lib.rs`.
-fn prepare(root: &Path, dir: &Path, manifest: &str, lib_text: &str) -> Result<(), String> {
-    write_if_changed(&dir.join("Cargo.toml"), manifest.as_bytes())?;
-    write_if_changed(&dir.join("Cargo.lock"), &fs::read(root.join("Cargo.lock")).map_err(|e| format!("Cargo.lock: {e}"))?)?;
-    write_if_changed(&dir.join("src/lib.rs"), lib_text.as_bytes())?;
-    sync_dir(&root.join("exercises/tests"), &dir.join("tests"))
-}
-
-/// Mirrors `from` into `to`, touching only files whose content differs.
-fn sync_dir(from: &Path, to: &Path) -> Result<(), String> {
-    fs::create_dir_all(to).map_err(|e| e.to_string())?;
-    let mut keep = BTreeSet::new();
-    for entry in fs::read_dir(from).map_err(|e| format!("{}: {e}", from.display()))?.flatten() {
-        let path = entry.path();
-        let name = entry.file_name();
-        keep.insert(name.clone());
-        if path.is_dir() {
-            sync_dir(&path, &to.join(&name))?;
-        } else {
-            write_if_changed(&to.join(&name), &fs::read(&path).map_err(|e| e.to_string())?)?;
-        }
-    }
-    for entry in fs::read_dir(to).map_err(|e| e.to_string())?.flatten() {
-        if !keep.contains(&entry.file_name()) {
-            let path = entry.path();
-            let _ = if path.is_dir() { fs::remove_dir_all(&path) } else { fs::remove_file(&path) };
-        }
-    }
-    Ok(())
-}
-
-fn write_if_changed(path: &Path, content: &[u8]) -> Result<(), String> {
-    if fs::read(path).ok().as_deref() == Some(content) {
-        return Ok(());
-    }
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).map_err(|e| e.to_string())?;
-    }
-    fs::write(path, content).map_err(|e| format!("{}: {e}", path.display()))
-}
-
 #[cfg(test)]
 mod tests {
     const SOLUTION: &str = "// ANCHOR: step1\nfn a() { 1 }\n// ANCHOR_END: step1\nfn b() { 2 }\n";
@@ -392,7 +224,7 @@ mod tests {
     #[test]
     fn a_mutant_is_the_solution_with_its_edits() {
         let spec = "# caught-by: step3\n\n--- reference\nfn b() { 2 }\n+++ mutant\nfn b() { 3 } // MUTANT\n";
-        let (step, lib) = super::mutate(SOLUTION, spec).unwrap();
+        let (step, lib) = super::mutate(SOLUTION, spec, &super::STEPS).unwrap();
         assert_eq!(step, "step3");
         assert_eq!(lib, "fn a() { 1 }\nfn b() { 3 } // MUTANT\n");
     }
@@ -407,7 +239,7 @@ mod tests {
     #[test]
     fn an_edit_that_no_longer_matches_is_an_error() {
         let spec = "# caught-by: step1\n--- reference\nfn c() {}\n+++ mutant\n";
-        assert!(super::mutate(SOLUTION, spec).unwrap_err().contains("occurs 0 times"));
-        assert!(super::mutate(SOLUTION, "--- reference\nfn a() { 1 }\n+++ mutant\n").is_err(), "no caught-by line");
+        assert!(super::mutate(SOLUTION, spec, &super::STEPS).unwrap_err().contains("occurs 0 times"));
+        assert!(super::mutate(SOLUTION, "--- reference\nfn a() { 1 }\n+++ mutant\n", &super::STEPS).is_err(), "no caught-by line");
     }
 }

@@ -8,6 +8,7 @@ mod lab1;
 mod classroom;
 mod lab2;
 mod outputs;
+mod scratch;
 mod tools;
 
 use std::path::{Path, PathBuf};
