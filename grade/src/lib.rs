@@ -36,6 +36,10 @@ pub struct Lab {
     /// (N, points) for each `stepN = points` row, in file order.
     pub points: Vec<(u32, u32)>,
     pub hidden: Option<u32>,
+    /// One test binary holding every step (`test = "graded"`): step N is
+    /// its tests whose names start with `stepN_`. None: one or more test
+    /// binaries per step, named `stepN` or `stepN_*`.
+    pub test: Option<String>,
 }
 
 /// The grader's own folder and the root of the workspace it grades (the
@@ -93,10 +97,11 @@ pub fn parse_table(text: &str) -> Result<Table, String> {
                 "dir" => lab.dir = string()?,
                 "pages" => lab.pages = string()?,
                 "hidden" => lab.hidden = Some(number()?),
+                "test" => lab.test = Some(string()?),
                 _ => match key.strip_prefix("step").and_then(|n| n.parse::<u32>().ok()) {
                     Some(step) if lab.points.iter().any(|(s, _)| *s == step) => return Err(format!("line {line_no}: step{step} has two rows")),
                     Some(step) => lab.points.push((step, number()?)),
-                    None => return Err(format!("line {line_no}: unknown key `{key}` (a lab takes id, title, package, dir, pages, stepN, hidden)")),
+                    None => return Err(format!("line {line_no}: unknown key `{key}` (a lab takes id, title, package, dir, pages, test, stepN, hidden)")),
                 },
             },
         }
@@ -133,7 +138,8 @@ fn strip_comment(line: &str) -> &str {
     line
 }
 
-/// One graded step: its number, its test binaries, its points.
+/// One graded step: its number, its test binaries (or, for a lab with one
+/// `test` binary, the name prefix `stepN_` of its tests), its points.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Step {
     pub n: u32,
@@ -142,9 +148,20 @@ pub struct Step {
 }
 
 /// The lab's steps, found in `<dir>/tests/` the way cargo finds test
-/// targets (`name.rs`, or `name/main.rs`), checked against the table.
+/// targets (`name.rs`, or `name/main.rs`), checked against the table. A lab
+/// with one `test` binary has the table's steps, each its tests named
+/// `stepN_*`; which tests those are, the binary says when it is built
+/// ([`list_tests`], [`check_listed`]).
 pub fn discover(root: &Path, lab: &Lab) -> Result<Vec<Step>, String> {
     let tests_dir = root.join(&lab.dir).join("tests");
+    if let Some(test) = &lab.test {
+        if !tests_dir.join(format!("{test}.rs")).is_file() && !tests_dir.join(test).join("main.rs").is_file() {
+            return Err(format!("{}: grade/{TABLE} names the test `{test}`, but {} has no {test}.rs or {test}/main.rs", lab.id, tests_dir.display()));
+        }
+        let mut steps: Vec<Step> = lab.points.iter().map(|&(n, points)| Step { n, tests: vec![format!("step{n}_")], points }).collect();
+        steps.sort_by_key(|s| s.n);
+        return Ok(steps);
+    }
     let mut found: Vec<(u32, String)> = Vec::new();
     let entries = fs::read_dir(&tests_dir).map_err(|e| format!("{}: {e}", tests_dir.display()))?;
     for entry in entries.flatten() {
@@ -179,6 +196,40 @@ pub fn discover(root: &Path, lab: &Lab) -> Result<Vec<Step>, String> {
         }
     }
     Ok(steps)
+}
+
+/// The test names a lab's one `test` binary lists (`cargo test -p <package>
+/// --test <test> -- --list`, libtest's `NAME: test` lines); it must be
+/// built already ([`build`]).
+pub fn list_tests(root: &Path, lab: &Lab, bound: Duration) -> Result<Vec<String>, String> {
+    let test = lab.test.as_deref().ok_or(format!("{}: not a one-binary lab", lab.id))?;
+    let log = target_dir(root).join("grade").join(format!("{}-list.log", lab.id));
+    let mut cmd = Command::new(cargo());
+    cmd.args(["test", "-q", "-p", &lab.package, "--test", test, "--", "--list"]).current_dir(root);
+    let (ok, _, _, text) = run_bounded(cmd, &log, bound)?;
+    let names: Vec<String> = text.lines().filter_map(|l| l.strip_suffix(": test")).map(str::to_string).collect();
+    if !ok || names.is_empty() {
+        return Err(format!("`cargo test -p {} --test {test} -- --list` listed no tests; log: {}", lab.package, log.display()));
+    }
+    Ok(names)
+}
+
+/// Every listed test belongs to a step of the table, and every step has a
+/// test: the check [`discover`] makes on file names, made on test names.
+pub fn check_listed(lab: &Lab, steps: &[Step], names: &[String]) -> Result<(), String> {
+    for name in names {
+        match step_number(name).filter(|n| name.starts_with(&format!("step{n}_"))) {
+            Some(n) if steps.iter().any(|s| s.n == n) => {}
+            Some(n) => return Err(format!("{}: the test {name} is step {n}, which has no `step{n} = <points>` row in grade/{TABLE}", lab.id)),
+            None => return Err(format!("{}: the test {name} is in no step (a test of `{}` is named stepN_<what>)", lab.id, lab.test.as_deref().unwrap_or_default())),
+        }
+    }
+    for step in steps {
+        if !names.iter().any(|t| t.starts_with(&format!("step{}_", step.n))) {
+            return Err(format!("{}: grade/{TABLE} gives points to step{}, but the test `{}` has no test named step{}_*", lab.id, step.n, lab.test.as_deref().unwrap_or_default(), step.n));
+        }
+    }
+    Ok(())
 }
 
 /// `step3` → 3, `step3_idle` → 3, `steps`, `step`, `step3x` → none.
@@ -314,13 +365,22 @@ pub fn build(root: &Path, lab: &Lab, bound: Duration) -> Result<(), String> {
     Err(format!("`{}` does not compile:\n    {}\n  (the whole output: cargo test -p {} --no-run)", lab.package, errors.join("\n    "), lab.package))
 }
 
-/// `cargo test -p <package> --test <each test of the step>` under the watchdog.
+/// `cargo test -p <package> --test <each test of the step>` under the
+/// watchdog, or for a one-binary lab `cargo test -p <package> --test <test>
+/// stepN_`.
 pub fn run_step(root: &Path, lab: &Lab, step: &Step, bound: Duration) -> Result<Outcome, String> {
     let log = target_dir(root).join("grade").join(format!("{}-step{}.log", lab.id, step.n));
     let mut cmd = Command::new(cargo());
     cmd.args(["test", "--no-fail-fast", "-p", &lab.package]).current_dir(root);
-    for test in &step.tests {
-        cmd.args(["--test", test]);
+    match &lab.test {
+        Some(test) => {
+            cmd.args(["--test", test]).args(&step.tests);
+        }
+        None => {
+            for test in &step.tests {
+                cmd.args(["--test", test]);
+            }
+        }
     }
     outcome(cmd, log, bound)
 }
@@ -351,16 +411,26 @@ fn test_lines(text: &str) -> (Vec<String>, Vec<String>) {
 }
 
 /// The first line of what the failing test said after its last "panicked
-/// at" (earlier ones are usually jobs that panic on purpose).
+/// at" (earlier ones are usually jobs that panic on purpose); for a test
+/// with its own main that prints `---- NAME ----` and its verdict (Lab 1's
+/// `graded`), the verdict's first line.
 fn first_message(text: &str, test: &str) -> Option<String> {
-    let section = text.split(&format!("---- {test} stdout ----")).nth(1)?;
+    let (section, own_main) = match text.split(&format!("---- {test} stdout ----")).nth(1) {
+        Some(section) => (section, false),
+        None => (text.split(&format!("---- {test} ----\n")).nth(1)?, true),
+    };
     let section = section.split("\nfailures:").next().unwrap_or(section);
-    let after = section.rsplit_once("panicked at")?.1.split_once('\n')?.1;
+    // A test that reports its own verdict (Lab 2's, with a `[graded] NAME
+    // FAILED` banner) has no "panicked at" in its output.
+    let after = match section.rsplit_once("panicked at") {
+        Some((_, rest)) if !own_main => rest.split_once('\n')?.1,
+        _ => section,
+    };
     let line = after
         .lines()
         .take_while(|l| !l.starts_with("---- ") && !l.starts_with("note: ") && *l != "failures:")
         .map(str::trim)
-        .find(|l| !l.is_empty())?;
+        .find(|l| !l.is_empty() && !l.starts_with("[graded] "))?;
     let mut line = line.to_string();
     if line.chars().count() > 150 {
         line = line.chars().take(150).collect::<String>() + "…";
@@ -600,11 +670,35 @@ mod tests {
     }
 
     #[test]
+    fn a_one_binary_lab_grades_steps_by_test_name() {
+        let root = std::env::temp_dir().join(format!("grade-one-binary-{}", std::process::id()));
+        fs::create_dir_all(root.join("ex/tests/graded")).unwrap();
+        let mut lab = parse_table(&TABLE_TEXT.replace("pages = ", "test = \"graded\"\npages = ")).unwrap().labs.remove(0);
+        assert_eq!(lab.test.as_deref(), Some("graded"));
+        lab.dir = "ex".into();
+        assert!(discover(&root, &lab).unwrap_err().contains("no graded.rs or graded/main.rs"));
+        fs::write(root.join("ex/tests/graded/main.rs"), "").unwrap();
+        let steps = discover(&root, &lab).unwrap();
+        fs::remove_dir_all(&root).unwrap();
+        assert_eq!(steps, vec![Step { n: 1, tests: vec!["step1_".into()], points: 10 }, Step { n: 2, tests: vec!["step2_".into()], points: 20 }]);
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(check_listed(&lab, &steps, &names(&["step1_median", "step2_spawn", "step2_join"])), Ok(()));
+        assert!(check_listed(&lab, &steps, &names(&["step1_median"])).unwrap_err().contains("no test named step2_*"));
+        assert!(check_listed(&lab, &steps, &names(&["step1_a", "step2_b", "step3_c"])).unwrap_err().contains("step3 = <points>"));
+        assert!(check_listed(&lab, &steps, &names(&["step1_a", "step2_b", "helper"])).unwrap_err().contains("in no step"));
+        // What Lab 1's `graded` main prints for a failure (no libtest, no "panicked at").
+        let text = "running 2 tests\ntest step1_median ... FAILED\ntest step1_sorted ... ok\n\nfailures:\n\n---- step1_median ----\nnot implemented yet: lab1::median\n(the test was calling median)\n\nfailures:\n    step1_median\n";
+        assert_eq!(first_message(text, "step1_median").as_deref(), Some("not implemented yet: lab1::median"));
+    }
+
+    #[test]
     fn failures_are_read_from_libtest_output() {
         let text = "running 2 tests\ntest step1_a ... ok\ntest step1_b ... FAILED\n\nfailures:\n\n---- step1_b stdout ----\n\nthread 'step1_b' (12) panicked at tests/step1.rs:3:5:\n\n\nnot implemented yet: ThreadPool::build (step 1)\n(more)\nnote: run with `RUST_BACKTRACE=1`\n";
         let (passed, failed) = test_lines(text);
         assert_eq!((passed, failed.clone()), (vec!["step1_a".to_string()], vec!["step1_b".to_string()]));
         assert_eq!(first_message(text, "step1_b").as_deref(), Some("not implemented yet: ThreadPool::build (step 1)"));
+        let banner = "test step2_x ... FAILED\n\nfailures:\n\n---- step2_x stdout ----\n\n[graded] step2_x FAILED\n\nnot implemented yet: ThreadPool::build (step 1)\n(more)\n\n---- step2_y stdout ----\n";
+        assert_eq!(first_message(banner, "step2_x").as_deref(), Some("not implemented yet: ThreadPool::build (step 1)"));
     }
 
     #[test]
@@ -636,6 +730,7 @@ mod tests {
                 assert!(yaml[at..].lines().nth(2).unwrap().ends_with(&format!("max-score: {points}")), "{}", &yaml[at..]);
             }
         }
-        assert!(yaml.contains("runners: ${{ steps.hiddentests.outputs.present == 'true' && 'lab2step1,"), "{yaml}");
+        assert!(yaml.contains("runners: ${{ steps.hiddentests.outputs.present == 'true' && 'lab1step1,"), "{yaml}");
+        assert!(yaml.contains("-p lab1 -p exercises\n"), "the build step builds both labs:\n{yaml}");
     }
 }

@@ -19,18 +19,22 @@ pub const NAME: &str = "pt-exercises-starter";
 const README: &str = "\
 # Starter: Lab 1 (measure) and Lab 2 (build a thread pool)
 
+Where you stand in both labs, every step passed or not, its points and the
+page to read next (also written to `target/grade.json`):
+
+    cargo run -p grade
+
 Lab 2: edit `exercises/src/lib.rs` until every step passes:
 
-    cargo run -p grade             # every step: passed or not, points, what to read next
+    cargo run -p grade -- lab2     # every step: passed or not, points
     cargo test -p exercises        # every test, with its messages
     cargo test -p exercises step1  # one step at a time
-
-`cargo run -p grade` also writes its results to `target/grade.json`.
 
 Lab 1: edit `lab1/src/lib.rs` until every test passes, then compare your
 figures with the reference's:
 
-    cargo test -p lab1                     # every step
+    cargo run -p grade -- lab1             # every step: passed or not, points
+    cargo test -p lab1                     # every step, with its messages
     cargo test -p lab1 step2               # one step
     cargo run --release -p lab1-check      # your figures vs lab1-measure's
 
@@ -87,6 +91,12 @@ pub fn write(root: &Path) -> Result<PathBuf, String> {
     }
     // The workspace's versions, so the bundle builds what the course tested.
     std::fs::copy(root.join("Cargo.lock"), bundle.join("Cargo.lock")).map_err(|e| format!("Cargo.lock: {e}"))?;
+    // The grader's table names the labs' folders as in the repository.
+    let mut grading = std::fs::read_to_string(root.join("grade").join(grade::TABLE)).map_err(|e| e.to_string())?;
+    for (from, to, _) in LAB1 {
+        grading = grading.replace(&format!("dir = \"{from}\""), &format!("dir = \"{to}\""));
+    }
+    std::fs::write(bundle.join("grade").join(grade::TABLE), grading).map_err(|e| e.to_string())?;
     let table = grade::load_table(&root.join("grade"))?;
     std::fs::write(bundle.join("grade").join(grade::PAGES_FILE), step_headings(root, &table)?).map_err(|e| e.to_string())?;
     let workflows = bundle.join(".github/workflows");
@@ -129,7 +139,10 @@ pub fn unpack(root: &Path, dest: &Path) -> Result<PathBuf, String> {
     let archive = write(root)?;
     let _ = std::fs::remove_dir_all(dest);
     std::fs::create_dir_all(dest).map_err(|e| e.to_string())?;
-    let unpacked = Command::new("tar").arg("-xzf").arg(&archive).arg("-C").arg(dest).status().is_ok_and(|s| s.success());
+    // `-m`: the files get the time of unpacking, not the archive's fixed
+    // 2000-01-01; with that older time cargo took a reused target folder's
+    // builds of an earlier bundle for fresh and graded stale code.
+    let unpacked = Command::new("tar").arg("-mxzf").arg(&archive).arg("-C").arg(dest).status().is_ok_and(|s| s.success());
     unpacked.then(|| dest.join(NAME)).ok_or_else(|| "the starter bundle does not unpack".into())
 }
 
@@ -218,7 +231,8 @@ fn workspace_value(workspace: &str, key: &str) -> Option<String> {
 /// Unpacks the bundle into an empty folder, as a student would, and runs
 /// `cargo test` (Lab 2) and `cargo test -p lab1` there: each must build,
 /// and fail on the unsolved steps with the suite's own messages; Lab 1's
-/// check command must build too.
+/// check command must build too, and the grader must give every step of
+/// both labs 0 points.
 pub fn check(root: &Path) -> Result<(), String> {
     let bundle = unpack(root, &root.join("target/starter-check"))?;
     for must in ["exercises/src/lib.rs", "lab1/src/lib.rs", "grade/grading.toml", "grade/pages.tsv", ".github/workflows/classroom.yml"] {
@@ -275,7 +289,18 @@ pub fn check(root: &Path) -> Result<(), String> {
     if !out.status.success() {
         return Err(format!("Lab 1's check command does not build in the starter bundle:\n{}", String::from_utf8_lossy(&out.stderr)));
     }
-    println!("starter bundle: {} unpacks, builds alone (both labs, Lab 1's check, the grader), and fails step by step as shipped", bundle.display());
+    // The grader, as a student runs it: every step of both labs, 0 points,
+    // and the first page to read named without the book's sources.
+    let out = cargo_in_bundle(&["run", "-q", "-p", "grade"])?;
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let table = grade::load_table(&root.join("grade"))?;
+    let max: u32 = table.labs.iter().flat_map(|l| l.points.iter().map(|(_, p)| p)).sum();
+    let mut wanted = vec![format!("total 0/{max} points"), format!("read: the course book's page {}/step1.html", table.labs[0].pages.trim_start_matches("src/"))];
+    wanted.extend(table.labs.iter().map(|l| format!("{}   (cargo test -p {}", l.title, l.package)));
+    if out.status.code() != Some(1) || wanted.iter().any(|w| !text.contains(w.as_str())) {
+        return Err(format!("`cargo run -p grade` in the starter bundle should grade both labs at 0 points (exit 1) and name the page to read ({wanted:?}); it said:\n{text}"));
+    }
+    println!("starter bundle: {} unpacks, builds alone (both labs, Lab 1's check, the grader), fails step by step as shipped, and its grader gives 0/{max}", bundle.display());
     Ok(())
 }
 

@@ -7,7 +7,7 @@
 //! reporter does:
 //!
 //! - the skeleton as shipped: every step 0 points, the hidden tests fail;
-//! - the reference solution copied in: full marks, hidden tests included
+//! - the reference solutions copied in (both labs'): full marks, hidden tests included
 //!   when provided;
 //! - without the secret: the hidden tests are reported as skipped and only
 //!   the visible steps count.
@@ -156,6 +156,12 @@ fn run(bundle: &Path, target: &Path, script: &str, env: &[(&str, &str)], bound: 
     Ok((status.is_some_and(|s| s.success()), text))
 }
 
+/// (skeleton, reference solution, where the bundle has it) of each lab.
+const LIBS: [(&str, &str, &str); 2] = [
+    ("exercises/lab1/src/lib.rs", "solutions/lab1/src/lib.rs", "lab1/src/lib.rs"),
+    ("exercises/src/lib.rs", "solutions/src/lib.rs", "exercises/src/lib.rs"),
+];
+
 struct Scenario {
     name: &'static str,
     solved: bool,
@@ -175,8 +181,11 @@ fn play(root: &Path, bundle: &Path, steps: &[Step], s: &Scenario) -> Result<Tall
     let logs = root.join("target/classroom-logs").join(s.name.replace(' ', "-"));
     let _ = std::fs::remove_dir_all(&logs);
     std::fs::create_dir_all(&logs).map_err(|e| e.to_string())?;
-    let lib = if s.solved { root.join("solutions/src/lib.rs") } else { root.join("exercises/src/lib.rs") };
-    std::fs::copy(&lib, bundle.join("exercises/src/lib.rs")).map_err(|e| e.to_string())?;
+    // Each lab's library: the skeleton as shipped, or the reference solution.
+    for (skeleton, reference, in_bundle) in LIBS {
+        let lib = root.join(if s.solved { reference } else { skeleton });
+        std::fs::copy(&lib, bundle.join(in_bundle)).map_err(|e| format!("{}: {e}", lib.display()))?;
+    }
     let _ = std::fs::remove_dir_all(bundle.join(".hidden-tests"));
     let mut outputs = BTreeMap::new();
     let mut results: BTreeMap<String, (bool, u32)> = BTreeMap::new();
@@ -275,7 +284,9 @@ pub fn check(root: &Path) -> Result<(), String> {
         }
     }
     // Leave the bundle as shipped.
-    std::fs::copy(root.join("exercises/src/lib.rs"), bundle.join("exercises/src/lib.rs")).map_err(|e| e.to_string())?;
+    for (skeleton, _, in_bundle) in LIBS {
+        std::fs::copy(root.join(skeleton), bundle.join(in_bundle)).map_err(|e| e.to_string())?;
+    }
     match problems.is_empty() {
         true => Ok(()),
         false => Err(format!("the Classroom workflow does not grade as it should (logs in target/classroom-logs/):\n{}", problems.join("\n"))),
@@ -332,7 +343,10 @@ mod tests {
         let steps = super::parse_steps(&grade::classroom_workflow(&root, &table).unwrap()).unwrap();
         let step1 = steps.iter().find(|s| s.id == "lab2step1").expect("a Classroom test for lab2/step1");
         assert_eq!(step1.command, "cargo run -q -p grade -- lab2/step1");
-        assert_eq!(step1.max_score, table.labs[0].points[0].1);
+        let lab2 = table.labs.iter().find(|l| l.id == "lab2").unwrap();
+        assert_eq!(step1.max_score, lab2.points[0].1);
+        let lab1step4 = steps.iter().find(|s| s.id == "lab1step4").expect("a Classroom test for lab1/step4");
+        assert_eq!(lab1step4.command, "cargo run -q -p grade -- lab1/step4");
         let mut outputs = BTreeMap::new();
         assert!(!super::holds("steps.hiddentests.outputs.present == 'true'", &outputs).unwrap());
         outputs.insert("hiddentests.outputs.present".to_string(), "true".to_string());
