@@ -78,9 +78,7 @@ pub fn run(root: &Path, listing: &Listing) -> Result<String, String> {
             break;
         }
         if start.elapsed() > WATCHDOG {
-            // Not kill(1): procps-ng 4.0.2 reads `kill -KILL -<pgid>` as every process.
-            // SAFETY: killpg only sends a signal; a stale group id fails with ESRCH.
-            let _ = unsafe { libc::killpg(child.id() as libc::pid_t, libc::SIGKILL) };
+            grade::kill_group(child.id());
             let _ = child.wait();
             return Err(format!("listing {}: `{}` still running after {WATCHDOG:?}; killed (does it wait for input or loop forever?)", listing.name, listing.command));
         }

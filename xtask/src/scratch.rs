@@ -3,10 +3,9 @@
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 pub struct Outcome {
     pub passed: BTreeSet<String>,
@@ -24,43 +23,12 @@ pub fn first_failure(outcome: &Outcome) -> String {
     }
 }
 
-/// `cargo test [cargo_args] -- [test_args]` in `dir`, killed after `bound`.
+/// `cargo test [cargo_args] -- [test_args]` in `dir`, killed with its
+/// process group after `bound` (the grader's own bounded run).
 pub fn run_suite(dir: &Path, target: &Path, cargo_args: &[&str], test_args: &[&str], bound: Duration, log: &Path) -> Result<Outcome, String> {
-    let file = fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
-    let file2 = file.try_clone().map_err(|e| e.to_string())?;
-    let start = Instant::now();
-    let mut child = Command::new(env!("CARGO"))
-        .arg("test")
-        .args(cargo_args)
-        .arg("--")
-        .args(test_args)
-        .current_dir(dir)
-        .env("CARGO_TARGET_DIR", target)
-        .env("CARGO_TERM_COLOR", "never")
-        .env("RUST_BACKTRACE", "0")
-        .stdin(Stdio::null())
-        .stdout(file)
-        .stderr(file2)
-        // Its own process group, so a hung test binary can be killed with it.
-        .process_group(0)
-        .spawn()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    let mut timed_out = false;
-    let status = loop {
-        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
-            break status;
-        }
-        if start.elapsed() > bound {
-            timed_out = true;
-            // Not kill(1): procps-ng 4.0.2 reads `kill -KILL -<pgid>` as every process.
-            // SAFETY: killpg only sends a signal; a stale group id fails with ESRCH.
-            let _ = unsafe { libc::killpg(child.id() as libc::pid_t, libc::SIGKILL) };
-            break child.wait().map_err(|e| e.to_string())?;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let took = start.elapsed();
-    let text = fs::read_to_string(log).unwrap_or_default();
+    let mut cargo = Command::new(env!("CARGO"));
+    cargo.arg("test").args(cargo_args).arg("--").args(test_args).current_dir(dir).env("CARGO_TARGET_DIR", target);
+    let (success, timed_out, took, text) = grade::run_bounded(cargo, log, bound)?;
     let (mut passed, mut failed) = (BTreeSet::new(), BTreeSet::new());
     for line in text.lines() {
         if let Some(rest) = line.strip_prefix("test ") {
@@ -73,7 +41,7 @@ pub fn run_suite(dir: &Path, target: &Path, cargo_args: &[&str], test_args: &[&s
             }
         }
     }
-    Ok(Outcome { passed, failed, success: status.success() && !timed_out, timed_out, took, log: text })
+    Ok(Outcome { passed, failed, success, timed_out, took, log: text })
 }
 
 /// Compiles the crate and its tests, so the time bounds measure the tests.
