@@ -7,7 +7,10 @@
 //! - `tiny_jobs/*`: 10,000 jobs that each bump an atomic counter, submitted
 //!   in a burst; the iteration ends when the last one has run. Reported per
 //!   job (criterion's "thrpt" line is jobs per second). This is the pool's
-//!   per-job overhead: boxing, queueing, waking a worker.
+//!   per-job overhead: boxing, queueing, waking a worker. Each job is a
+//!   closure that holds an `Arc` and a `Sender` (three words), handed to
+//!   the pool as it is, as a caller would (until December 2026 the bench
+//!   boxed it first, so every pool paid a second allocation per job).
 //! - `round_trip/*`: submit one job that returns a number and wait for it,
 //!   on an idle pool. This is the latency a caller sees for a small job.
 //! - `nested_jobs/*`: 100 jobs that each submit 100 tiny jobs from inside
@@ -19,14 +22,21 @@
 //!
 //! Every pool has as many workers as the machine has CPUs (except in
 //! `oversubscribed`), and is built once, outside the timed loop. A thread
-//! per job is measured in the first two groups only.
+//! per job is measured in the first two groups only. rayon is measured two
+//! ways: `rayon_spawn` takes its jobs from the bench's thread through
+//! `ThreadPool::spawn`, like every other pool's `execute`; `rayon_scope`
+//! submits them from one of its own workers (`scope`), its fastest path.
 //!
 //! Step 7's pools (`src/lab2/step7.md`), in the order the page makes them:
 //! `channel` (the reference with crossbeam's channel instead of the locked
 //! receiver, `fast/channel.rs`), `deques` (per-worker deques with stealing
 //! and a sleep of its own, looking only as long as the channel's `recv`
-//! does before it sleeps: `fast::Pool<0>`), `fast` (the same, looking for
-//! up to 100 µs: `fast::ThreadPool`, the step's reference).
+//! does before it sleeps: `fast_pool::Pool<0, 0, false>`), `spin` (the
+//! same, looking for up to 100 µs: `Pool<SPIN_MICROS, 0, false>`),
+//! `join_spin` (the same, with `join` looking for its result for up to
+//! 30 µs before it blocks: `Pool<SPIN_MICROS, JOIN_SPIN_MICROS, false>`),
+//! `fast` (the same, with small jobs stored in the queue instead of boxed:
+//! `fast_pool::ThreadPool`, the step's reference).
 
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion, Throughput};
 use criterion::measurement::WallTime;
@@ -35,11 +45,8 @@ use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::Duration;
 
-// Step 7's pools are not part of the `solutions` library, whose lib.rs must
-// stay a std-only drop-in for the exercise: the bench compiles them in.
-#[allow(dead_code)]
-#[path = "../fast/lib.rs"]
-mod fast;
+// Step 7's first design is not a crate of its own (it is one change to the
+// reference): the bench compiles it in. The later designs are `fast_pool`.
 #[allow(dead_code)]
 #[path = "../fast/channel.rs"]
 mod channel;
@@ -52,24 +59,24 @@ fn cpus() -> usize {
     thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
 }
 
-type BoxedJob = Box<dyn FnOnce() + Send + 'static>;
-
-/// What the bench does with a pool: submit a boxed job, and one round trip.
-trait Pool: Send + Sync + 'static {
-    fn run(&self, job: BoxedJob);
+/// What the bench does with a pool: submit a job, and one round trip.
+/// `run` takes the closure itself, as a caller's `execute` does: a pool
+/// that boxes jobs boxes it once, and one that need not box, does not.
+trait Pool: Send + Sync + Sized + 'static {
+    fn run<F: FnOnce() + Send + 'static>(&self, job: F);
     fn round_trip(&self) -> u64;
 }
 
-/// The naive pool and threadpool have no results: a channel per job, as a
-/// caller of theirs would do by hand.
-fn by_hand(run: impl FnOnce(BoxedJob)) -> u64 {
+/// For pools without results: a channel per job, as a caller of theirs
+/// would do by hand.
+fn by_hand(pool: &impl Pool) -> u64 {
     let (tx, rx) = mpsc::sync_channel(1);
-    run(Box::new(move || tx.send(42u64).unwrap()));
+    pool.run(move || tx.send(42u64).unwrap());
     rx.recv().unwrap()
 }
 
 impl Pool for solutions::ThreadPool {
-    fn run(&self, job: BoxedJob) {
+    fn run<F: FnOnce() + Send + 'static>(&self, job: F) {
         self.execute(job)
     }
     fn round_trip(&self) -> u64 {
@@ -78,25 +85,35 @@ impl Pool for solutions::ThreadPool {
 }
 
 impl Pool for pool_04_shutdown::ThreadPool {
-    fn run(&self, job: BoxedJob) {
+    fn run<F: FnOnce() + Send + 'static>(&self, job: F) {
         self.execute(job)
     }
     fn round_trip(&self) -> u64 {
-        by_hand(|job| self.execute(job))
+        by_hand(self)
     }
 }
 
 impl Pool for threadpool::ThreadPool {
-    fn run(&self, job: BoxedJob) {
+    fn run<F: FnOnce() + Send + 'static>(&self, job: F) {
         self.execute(job)
     }
     fn round_trip(&self) -> u64 {
-        by_hand(|job| self.execute(job))
+        by_hand(self)
+    }
+}
+
+/// rayon's own `execute`: `spawn` queues a `'static` job from any thread.
+impl Pool for rayon::ThreadPool {
+    fn run<F: FnOnce() + Send + 'static>(&self, job: F) {
+        self.spawn(job)
+    }
+    fn round_trip(&self) -> u64 {
+        by_hand(self)
     }
 }
 
 impl Pool for channel::ThreadPool {
-    fn run(&self, job: BoxedJob) {
+    fn run<F: FnOnce() + Send + 'static>(&self, job: F) {
         self.execute(job)
     }
     fn round_trip(&self) -> u64 {
@@ -104,8 +121,8 @@ impl Pool for channel::ThreadPool {
     }
 }
 
-impl<const SPIN_MICROS: u64> Pool for fast::Pool<SPIN_MICROS> {
-    fn run(&self, job: BoxedJob) {
+impl<const SPIN: u64, const JOIN_SPIN: u64, const INLINE: bool> Pool for fast_pool::Pool<SPIN, JOIN_SPIN, INLINE> {
+    fn run<F: FnOnce() + Send + 'static>(&self, job: F) {
         self.execute(job)
     }
     fn round_trip(&self) -> u64 {
@@ -113,18 +130,25 @@ impl<const SPIN_MICROS: u64> Pool for fast::Pool<SPIN_MICROS> {
     }
 }
 
-/// Every pool the groups compare (rayon and a thread per job are measured
-/// apart: they have no `execute`), as (name, constructor).
-#[allow(clippy::type_complexity)]
-fn pools() -> Vec<(&'static str, fn(usize) -> Arc<dyn Pool>)> {
-    vec![
-        ("reference", |n| Arc::new(solutions::ThreadPool::new(n))),
-        ("naive", |n| Arc::new(pool_04_shutdown::ThreadPool::new(n))),
-        ("threadpool", |n| Arc::new(threadpool::ThreadPool::new(n))),
-        ("channel", |n| Arc::new(channel::ThreadPool::new(n))),
-        ("deques", |n| Arc::new(fast::Pool::<0>::new(n))),
-        ("fast", |n| Arc::new(fast::ThreadPool::new(n))),
-    ]
+/// Something measured on each pool of [`each_pool`] in turn.
+trait OnEachPool {
+    fn on<P: Pool>(&mut self, name: &str, pool: Arc<P>);
+}
+
+/// Hands every pool the groups compare to `bench`, each built with `n`
+/// workers. (rayon's `scope` and a thread per job are measured apart: they
+/// have no `execute`.)
+fn each_pool(n: usize, bench: &mut impl OnEachPool) {
+    use fast_pool::{Pool as Step7, JOIN_SPIN_MICROS as JOIN, SPIN_MICROS as SPIN};
+    bench.on("reference", Arc::new(solutions::ThreadPool::new(n)));
+    bench.on("naive", Arc::new(pool_04_shutdown::ThreadPool::new(n)));
+    bench.on("threadpool", Arc::new(threadpool::ThreadPool::new(n)));
+    bench.on("rayon_spawn", Arc::new(rayon_pool(n)));
+    bench.on("channel", Arc::new(channel::ThreadPool::new(n)));
+    bench.on("deques", Arc::new(Step7::<0, 0, false>::new(n)));
+    bench.on("spin", Arc::new(Step7::<SPIN, 0, false>::new(n)));
+    bench.on("join_spin", Arc::new(Step7::<SPIN, JOIN, false>::new(n)));
+    bench.on("fast", Arc::new(fast_pool::ThreadPool::new(n)));
 }
 
 /// A job that counts itself and, if it is the last of `JOBS`, says so.
@@ -138,27 +162,27 @@ fn tiny_job(count: &Arc<AtomicUsize>, done: &mpsc::Sender<()>) -> impl FnOnce() 
 }
 
 /// Submits JOBS tiny jobs from this thread and waits until the last has run.
-fn burst(pool: &dyn Pool) {
+fn burst(pool: &Arc<impl Pool>) {
     let count = Arc::new(AtomicUsize::new(0));
     let (done_tx, done_rx) = mpsc::channel();
     for _ in 0..JOBS {
-        pool.run(Box::new(tiny_job(&count, &done_tx)));
+        pool.run(tiny_job(&count, &done_tx));
     }
     done_rx.recv().unwrap();
 }
 
 /// Submits PARENTS jobs that each submit JOBS / PARENTS tiny jobs to the
 /// same pool, and waits until the last tiny job has run.
-fn nested(pool: &Arc<dyn Pool>) {
+fn nested(pool: &Arc<impl Pool>) {
     let count = Arc::new(AtomicUsize::new(0));
     let (done_tx, done_rx) = mpsc::channel();
     for _ in 0..PARENTS {
         let (inner, count, done_tx) = (Arc::clone(pool), Arc::clone(&count), done_tx.clone());
-        pool.run(Box::new(move || {
+        pool.run(move || {
             for _ in 0..JOBS / PARENTS {
-                inner.run(Box::new(tiny_job(&count, &done_tx)));
+                inner.run(tiny_job(&count, &done_tx));
             }
-        }));
+        });
     }
     drop(done_tx);
     done_rx.recv().unwrap();
@@ -200,10 +224,19 @@ fn rayon_nested(rayon: &rayon::ThreadPool) {
     assert_eq!(count.load(Ordering::Relaxed), JOBS);
 }
 
-fn burst_group(group: &mut BenchmarkGroup<'_, WallTime>, n: usize, job: fn(&Arc<dyn Pool>)) {
-    for (name, make) in pools() {
-        let pool = make(n);
-        group.bench_function(BenchmarkId::new(name, n), |b| b.iter(|| job(&pool)));
+/// One of the burst groups: `nested` or not, on each pool.
+struct Bursts<'g, 'c> {
+    group: &'g mut BenchmarkGroup<'c, WallTime>,
+    n: usize,
+    nested: bool,
+}
+
+impl OnEachPool for Bursts<'_, '_> {
+    fn on<P: Pool>(&mut self, name: &str, pool: Arc<P>) {
+        let nested_jobs = self.nested;
+        self.group.bench_function(BenchmarkId::new(name, self.n), |b| {
+            b.iter(|| if nested_jobs { nested(&pool) } else { burst(&pool) })
+        });
         // `nested`'s last parent job may still hold a clone: let it go, so
         // the pool is dropped here and not on one of its own workers.
         while Arc::strong_count(&pool) > 1 {
@@ -212,12 +245,22 @@ fn burst_group(group: &mut BenchmarkGroup<'_, WallTime>, n: usize, job: fn(&Arc<
     }
 }
 
+struct RoundTrips<'g, 'c> {
+    group: &'g mut BenchmarkGroup<'c, WallTime>,
+}
+
+impl OnEachPool for RoundTrips<'_, '_> {
+    fn on<P: Pool>(&mut self, name: &str, pool: Arc<P>) {
+        self.group.bench_function(name, |b| b.iter(|| pool.round_trip()));
+    }
+}
+
 fn tiny_jobs(c: &mut Criterion) {
     let n = cpus();
     let mut group = c.benchmark_group("tiny_jobs");
     group.throughput(Throughput::Elements(JOBS as u64));
     group.sample_size(20).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(4));
-    burst_group(&mut group, n, |pool| burst(&**pool));
+    each_pool(n, &mut Bursts { group: &mut group, n, nested: false });
 
     let rayon = rayon_pool(n);
     group.bench_function(BenchmarkId::new("rayon_scope", n), |b| b.iter(|| rayon_burst(&rayon)));
@@ -244,11 +287,7 @@ fn round_trip(c: &mut Criterion) {
     let n = cpus();
     let mut group = c.benchmark_group("round_trip");
     group.sample_size(50).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
-
-    for (name, make) in pools() {
-        let pool = make(n);
-        group.bench_function(name, |b| b.iter(|| pool.round_trip()));
-    }
+    each_pool(n, &mut RoundTrips { group: &mut group });
 
     let rayon = rayon_pool(n);
     group.bench_function("rayon_scope", |b| {
@@ -269,7 +308,7 @@ fn nested_jobs(c: &mut Criterion) {
     let mut group = c.benchmark_group("nested_jobs");
     group.throughput(Throughput::Elements(JOBS as u64));
     group.sample_size(20).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(4));
-    burst_group(&mut group, n, nested);
+    each_pool(n, &mut Bursts { group: &mut group, n, nested: true });
     let rayon = rayon_pool(n);
     group.bench_function(BenchmarkId::new("rayon_scope", n), |b| b.iter(|| rayon_nested(&rayon)));
     group.finish();
@@ -280,7 +319,7 @@ fn oversubscribed(c: &mut Criterion) {
     let mut group = c.benchmark_group("oversubscribed");
     group.throughput(Throughput::Elements(JOBS as u64));
     group.sample_size(20).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(4));
-    burst_group(&mut group, n, |pool| burst(&**pool));
+    each_pool(n, &mut Bursts { group: &mut group, n, nested: false });
     let rayon = rayon_pool(n);
     group.bench_function(BenchmarkId::new("rayon_scope", n), |b| b.iter(|| rayon_burst(&rayon)));
     group.finish();
