@@ -326,8 +326,8 @@ impl Shared {
     /// Called after every push: makes sure some worker will look for the
     /// job. A spinning worker will look again anyway; otherwise wake one
     /// sleeping worker, if there is one. The fence pairs with the ones in
-    /// `idle` and `sleep`: either this thread sees the worker spinning (or
-    /// on the list), or that worker's next look sees the job.
+    /// `sleep` and `pass_on`: either this thread sees the worker spinning
+    /// (or on the list), or that worker's next look sees the job.
     fn wake_one(&self) {
         atomic::fence(Ordering::SeqCst);
         if self.spinning.load(Ordering::SeqCst) > 0 {
@@ -346,6 +346,52 @@ impl Shared {
         }
     }
 
+    /// Puts worker `me` on the list and to sleep, unless its last look
+    /// finds a job or the pool is closed and every queue is empty.
+    fn sleep(&self, deque: &Worker<Job>, parker: &Parker, me: usize) -> Sleep {
+        {
+            let mut sleeping = self.sleeping();
+            sleeping.push(me);
+            self.sleepers.store(sleeping.len(), Ordering::SeqCst);
+            atomic::fence(Ordering::SeqCst);
+            // Read the flag before the last look: once it is set, no job
+            // can arrive from outside, so an empty look means there is
+            // nothing left that this worker must run.
+            let closed = self.closed.load(Ordering::SeqCst);
+            let found = self.find(deque, me);
+            if found.is_some() || closed {
+                // Still on the list: only this lock's holder takes
+                // workers off it, and that is us.
+                sleeping.retain(|&id| id != me);
+                self.sleepers.store(sleeping.len(), Ordering::SeqCst);
+                return found.map_or(Sleep::Closed, Sleep::Found);
+            }
+        }
+        // Whoever unparks us has taken us off the list. (crossbeam's `park`
+        // does not wake up spuriously: only an `unpark` ends it.)
+        parker.park();
+        Sleep::Woken
+    }
+
+    /// Called by a worker that took a job when others may be waiting: wakes
+    /// a worker if any job is left. Each worker that was woken, or stole,
+    /// or was counted as spinning, calls this once it has a job, so a
+    /// burst that woke nobody still reaches every worker, one by one. The
+    /// fence pairs with the one in `wake_one`, as in `sleep`.
+    fn pass_on(&self) {
+        atomic::fence(Ordering::SeqCst);
+        if self.has_jobs() {
+            self.wake_one();
+        }
+    }
+
+    /// Whether any queue holds a job.
+    fn has_jobs(&self) -> bool {
+        !self.injector.is_empty() || self.stealers.iter().any(|s| !s.is_empty())
+    }
+    // ANCHOR_END: sleep
+
+    // ANCHOR: idle
     /// What worker `me` does when it finds no job: keep looking for up to
     /// `spin` (one `Backoff` at least), counted in `spinning`; then sleep.
     fn idle(&self, deque: &Worker<Job>, parker: &Parker, me: usize, spin: Duration) -> Idle {
@@ -376,51 +422,7 @@ impl Shared {
         self.pass_on();
         Idle::Found(job)
     }
-
-    /// Called by a worker that took a job when others may be waiting: wakes
-    /// a worker if any job is left. Each worker that was woken, or stole,
-    /// or was counted as spinning, calls this once it has a job, so a
-    /// burst that woke nobody still reaches every worker, one by one. The
-    /// fence pairs with the one in `wake_one`, as in `sleep`.
-    fn pass_on(&self) {
-        atomic::fence(Ordering::SeqCst);
-        if self.has_jobs() {
-            self.wake_one();
-        }
-    }
-
-    /// Puts worker `me` on the list and to sleep, unless its last look
-    /// finds a job or the pool is closed and every queue is empty.
-    fn sleep(&self, deque: &Worker<Job>, parker: &Parker, me: usize) -> Sleep {
-        {
-            let mut sleeping = self.sleeping();
-            sleeping.push(me);
-            self.sleepers.store(sleeping.len(), Ordering::SeqCst);
-            atomic::fence(Ordering::SeqCst);
-            // Read the flag before the last look: once it is set, no job
-            // can arrive from outside, so an empty look means there is
-            // nothing left that this worker must run.
-            let closed = self.closed.load(Ordering::SeqCst);
-            let found = self.find(deque, me);
-            if found.is_some() || closed {
-                // Still on the list: only this lock's holder takes
-                // workers off it, and that is us.
-                sleeping.retain(|&id| id != me);
-                self.sleepers.store(sleeping.len(), Ordering::SeqCst);
-                return found.map_or(Sleep::Closed, Sleep::Found);
-            }
-        }
-        // Whoever unparks us has taken us off the list. (crossbeam's `park`
-        // does not wake up spuriously: only an `unpark` ends it.)
-        parker.park();
-        Sleep::Woken
-    }
-    // ANCHOR_END: sleep
-
-    /// Whether any queue holds a job.
-    fn has_jobs(&self) -> bool {
-        !self.injector.is_empty() || self.stealers.iter().any(|s| !s.is_empty())
-    }
+    // ANCHOR_END: idle
 
     // ANCHOR: find
     /// The next job for worker `me`: its own deque first (oldest first),
