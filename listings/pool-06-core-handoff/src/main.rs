@@ -20,10 +20,11 @@ const ROUNDS: usize = 6;
 #[repr(align(128))]
 struct Line(AtomicU64);
 
-fn pin_to(cpu: usize) {
+/// Pins the calling thread to one CPU.
+fn pin_to(cpu: usize) -> nix::Result<()> {
     let mut set = CpuSet::new();
-    set.set(cpu).expect("CPU number in range");
-    sched_setaffinity(Pid::from_raw(0), &set).expect("cannot pin this thread");
+    set.set(cpu)?;
+    sched_setaffinity(Pid::from_raw(0), &set)
 }
 
 // ANCHOR: round
@@ -31,7 +32,7 @@ fn pin_to(cpu: usize) {
 /// one. Returns the time of one one-way handoff.
 fn round(line: &'static Line) -> Duration {
     let echo = thread::spawn(move || {
-        pin_to(1);
+        pin_to(1).expect("main checked that CPU 1 is allowed");
         for i in 0..HANDOFFS {
             while line.0.load(Ordering::Acquire) != 2 * i + 1 {
                 hint::spin_loop();
@@ -60,7 +61,11 @@ fn main() {
         return;
     }
     static LINE: Line = Line(AtomicU64::new(0));
-    pin_to(0);
+    // Try CPU 1 first: `taskset` or a cgroup may allow fewer CPUs than exist.
+    if let Err(e) = pin_to(1).and_then(|()| pin_to(0)) {
+        println!("cannot pin threads to CPUs 0 and 1 ({e}): run it where both are allowed");
+        return;
+    }
     println!("{cpus} CPUs; one cache line handed between CPU 0 and CPU 1, {HANDOFFS} times each way per round");
     for r in 1..=ROUNDS {
         let one_way = round(&LINE);
