@@ -31,12 +31,14 @@
 //! `channel` (the reference with crossbeam's channel instead of the locked
 //! receiver, `fast/channel.rs`), `deques` (per-worker deques with stealing
 //! and a sleep of its own, looking only as long as the channel's `recv`
-//! does before it sleeps: `fast_pool::Pool<0, 0, false>`), `spin` (the
-//! same, looking for up to 100 µs: `Pool<SPIN_MICROS, 0, false>`),
+//! does before it sleeps: `fast_pool::Pool<0, 0, false, 0>`), `spin` (the
+//! same, looking for up to 100 µs: `Pool<SPIN_MICROS, 0, false, 0>`),
 //! `join_spin` (the same, with `join` looking for its result for up to
-//! 30 µs before it blocks: `Pool<SPIN_MICROS, JOIN_SPIN_MICROS, false>`),
-//! `fast` (the same, with small jobs stored in the queue instead of boxed:
-//! `fast_pool::ThreadPool`, the step's reference).
+//! 30 µs before it blocks: `Pool<SPIN_MICROS, JOIN_SPIN_MICROS, false,
+//! 0>`), `inline` (the same, with small jobs stored in the queue instead of
+//! boxed: `Pool<SPIN_MICROS, JOIN_SPIN_MICROS, true, 0>`), `fast` (the
+//! same, with a worker that has caught up with a submitter pausing 3 µs to
+//! let jobs pile up: `fast_pool::ThreadPool`, the step's reference).
 
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion, Throughput};
 use criterion::measurement::WallTime;
@@ -121,7 +123,9 @@ impl Pool for channel::ThreadPool {
     }
 }
 
-impl<const SPIN: u64, const JOIN_SPIN: u64, const INLINE: bool> Pool for fast_pool::Pool<SPIN, JOIN_SPIN, INLINE> {
+impl<const SPIN: u64, const JOIN_SPIN: u64, const INLINE: bool, const GATHER: u64> Pool
+    for fast_pool::Pool<SPIN, JOIN_SPIN, INLINE, GATHER>
+{
     fn run<F: FnOnce() + Send + 'static>(&self, job: F) {
         self.execute(job)
     }
@@ -145,9 +149,10 @@ fn each_pool(n: usize, bench: &mut impl OnEachPool) {
     bench.on("threadpool", Arc::new(threadpool::ThreadPool::new(n)));
     bench.on("rayon_spawn", Arc::new(rayon_pool(n)));
     bench.on("channel", Arc::new(channel::ThreadPool::new(n)));
-    bench.on("deques", Arc::new(Step7::<0, 0, false>::new(n)));
-    bench.on("spin", Arc::new(Step7::<SPIN, 0, false>::new(n)));
-    bench.on("join_spin", Arc::new(Step7::<SPIN, JOIN, false>::new(n)));
+    bench.on("deques", Arc::new(Step7::<0, 0, false, 0>::new(n)));
+    bench.on("spin", Arc::new(Step7::<SPIN, 0, false, 0>::new(n)));
+    bench.on("join_spin", Arc::new(Step7::<SPIN, JOIN, false, 0>::new(n)));
+    bench.on("inline", Arc::new(Step7::<SPIN, JOIN, true, 0>::new(n)));
     bench.on("fast", Arc::new(fast_pool::ThreadPool::new(n)));
 }
 
