@@ -199,6 +199,9 @@ fn test(root: &Path) -> Result<(), String> {
         ("lab2: skeleton fails, solution passes, mutants rejected", Box::new(|| lab2::run(root))),
         ("bad input is rejected", Box::new(|| bad_input::check(root))),
         ("benches compile", Box::new(|| cargo(root, &["build", "--workspace", "--exclude", "exercises", "--benches"]))),
+        // Step 7's interleaved bench is a plain program: one round (an
+        // unoptimised build, so its figures mean nothing) proves it runs.
+        ("interleaved bench runs a round", Box::new(|| cargo(root, &["test", "-p", "solutions", "--bench", "interleaved", "--", "1"]))),
         ("listing outputs", Box::new(|| outputs::check(root, &[]))),
         ("starter bundle", Box::new(|| bundle::check(root))),
         ("workflows lint clean (actionlint)", Box::new(|| classroom::actionlint(root))),
