@@ -75,7 +75,7 @@ fn main() {
     let (fast, threadpool) = (column("fast"), column("threadpool"));
     let rayon_columns = [column("rayon_spawn"), column("rayon_scope")];
 
-    println!("tiny jobs, ns per job (median of {BURSTS} bursts), {n} workers per pool, rounds: {rounds}");
+    println!("tiny jobs, ns per job (median of {BURSTS} bursts), {n} workers per pool, {rounds} rounds");
     let names: Vec<String> = bursts.0.iter().map(|(name, _)| format!("{name:>12}")).collect();
     println!("round {} | fast/rayon fast/threadpool", names.join(""));
     let mut met = 0;
