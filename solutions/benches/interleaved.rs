@@ -1,7 +1,7 @@
 //! Lab 2, step 7: the tiny-jobs burst of `pools`, on every pool in turn,
 //! round after round, so that all of them meet the same machine.
 //!
-//! `cargo bench -p solutions --bench interleaved [ROUNDS]` (default 10)
+//! `cargo bench -p solutions --bench interleaved -- [ROUNDS]` (default 10)
 //!
 //! `pools` measures one pool after another, a few seconds each. On a
 //! virtual machine whose host moves its CPUs around, the cost of the same
