@@ -88,10 +88,6 @@ const JOIN_YIELDS: u32 = 8;
 /// 3 µs.
 pub const GATHER_MICROS: u64 = 3;
 
-/// A batch taken from the injector smaller than this means its taker has
-/// caught up with the submitters.
-const SMALL_BATCH: usize = 4;
-
 /// The fast pool.
 pub type ThreadPool = Pool<SPIN_MICROS, JOIN_SPIN_MICROS, true, GATHER_MICROS>;
 
@@ -315,12 +311,12 @@ impl<const SPIN_MICROS: u64, const JOIN_SPIN_MICROS: u64, const INLINE_JOBS: boo
     }
 }
 
-/// A job a worker found, and whether it came from the injector in a small
-/// batch (fewer than `SMALL_BATCH` jobs): then the worker may be chasing a
-/// submitter, job by job.
+/// A job a worker found, and whether it was the only job its steal from
+/// the injector found: then the worker may be chasing a submitter, job by
+/// job.
 struct Found {
     job: Job,
-    small_batch: bool,
+    alone: bool,
 }
 
 /// How a worker's idle spell ([`Shared::idle`]) ended.
@@ -457,7 +453,7 @@ impl Shared {
     /// earlier than anything still in it), then a batch from the injector.
     fn find(&self, deque: &Worker<Job>, me: usize) -> Option<Found> {
         if let Some(job) = deque.pop() {
-            return Some(Found { job, small_batch: false });
+            return Some(Found { job, alone: false });
         }
         loop {
             let others = (1..self.stealers.len()).map(|k| &self.stealers[(me + k) % self.stealers.len()]);
@@ -467,8 +463,8 @@ impl Shared {
                 self.injector.steal_batch_and_pop(deque)
             });
             match steal {
-                // The deque was empty: the batch is this job and the rest.
-                Steal::Success(job) => return Some(Found { job, small_batch: from_injector && 1 + deque.len() < SMALL_BATCH }),
+                // The deque was empty: if it still is, the batch was this job.
+                Steal::Success(job) => return Some(Found { job, alone: from_injector && deque.is_empty() }),
                 Steal::Empty => return None,
                 // Lost a race with another thief: look again.
                 Steal::Retry => continue,
@@ -478,7 +474,7 @@ impl Shared {
     // ANCHOR_END: find
 
     // ANCHOR: gather
-    /// Called by a worker that took a small batch from the injector and has
+    /// Called by a worker that took a job alone from the injector and has
     /// just run it. If that was quick and more jobs wait already, a
     /// submitter is pushing tiny jobs about as fast as this worker takes
     /// them: taken one at a time, each job's memory (its queue slot, what it
@@ -501,7 +497,7 @@ impl Shared {
 // ANCHOR: work
 /// A worker's whole life: run what it finds; when it finds nothing, keep
 /// looking for a while (`SPIN_MICROS`), then sleep until woken. After a
-/// small batch from the injector, perhaps pause (`GATHER_MICROS`).
+/// job that came alone from the injector, perhaps pause (`GATHER_MICROS`).
 fn work<const SPIN_MICROS: u64, const GATHER_MICROS: u64>(shared: Arc<Shared>, deque: Worker<Job>, parker: Parker, me: usize) {
     LOCAL.with(|local| *local.borrow_mut() = Some((Arc::clone(&shared), deque)));
     LOCAL.with(|local| {
@@ -527,7 +523,7 @@ fn work<const SPIN_MICROS: u64, const GATHER_MICROS: u64>(shared: Arc<Shared>, d
                     Idle::Woken => continue,
                 },
             };
-            if GATHER_MICROS > 0 && found.small_batch {
+            if GATHER_MICROS > 0 && found.alone {
                 let started = Instant::now();
                 run(found.job);
                 shared.gather(deque, started, Duration::from_micros(GATHER_MICROS));
