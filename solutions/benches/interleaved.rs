@@ -18,13 +18,27 @@
 //! of one pool the others run theirs, so every pool's workers have gone
 //! to sleep by then: each burst starts by waking them, as in `pools` only
 //! its first does.
+//!
+//! Before and after each round it also times one cache line handed between
+//! CPUs 0 and 1 (Listing L2.17's experiment, shorter: `handoff`), the last
+//! two columns: on a virtual machine whose two CPUs are sometimes on cores
+//! that share a cache and sometimes not, they tell which state a round
+//! met.
 
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Instant;
+
+use nix::sched::{sched_getaffinity, sched_setaffinity};
+use nix::unistd::Pid;
 
 #[allow(dead_code)]
 mod workload;
 use workload::*;
+
+#[path = "../../listings/pool-06-core-handoff/src/handoff.rs"]
+mod handoff;
+use handoff::{pin_to, Line};
 
 /// Timed bursts per pool and round, after `WARM_UP` untimed ones.
 const BURSTS: usize = 21;
@@ -63,6 +77,26 @@ fn one_round(bursts: &mut [(String, Burst)]) -> Vec<f64> {
         .collect()
 }
 
+/// One one-way handoff of a cache line between CPUs 0 and 1, in ns: a
+/// short round of Listing L2.17 (a few milliseconds); `None` where the two
+/// threads could not be pinned to them. This thread gets its own CPUs back
+/// afterwards.
+fn handoff() -> Option<u64> {
+    static LINE: Line = Line(AtomicU64::new(0));
+    let allowed = sched_getaffinity(Pid::from_raw(0)).ok()?;
+    if !(allowed.is_set(0).ok()? && allowed.is_set(1).ok()?) {
+        return None;
+    }
+    pin_to(0).ok()?;
+    let one_way = handoff::round(&LINE, 2_000, 20_000);
+    sched_setaffinity(Pid::from_raw(0), &allowed).expect("the CPUs this thread had");
+    one_way.map(|d| d.as_nanos() as u64)
+}
+
+fn show(ns: Option<u64>) -> String {
+    ns.map_or("-".to_string(), |ns| ns.to_string())
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; the first number is the round count.
     let rounds = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(10);
@@ -77,14 +111,17 @@ fn main() {
 
     println!("tiny jobs, ns per job (median of {BURSTS} bursts), {n} workers per pool, {rounds} rounds");
     let names: Vec<String> = bursts.0.iter().map(|(name, _)| format!("{name:>12}")).collect();
-    println!("round {} | fast/rayon fast/threadpool", names.join(""));
+    println!("round {} | fast/rayon fast/threadpool | handoff ns before, after", names.join(""));
     let mut met = 0;
     for round in 1..=rounds {
+        let before = handoff();
         let ns = one_round(&mut bursts.0);
+        let after = handoff();
         let to_rayon = ns[fast] / ns[rayon_columns[0]].min(ns[rayon_columns[1]]);
         let to_threadpool = ns[fast] / ns[threadpool];
         let row: Vec<String> = ns.iter().map(|ns| format!("{ns:>12.0}")).collect();
-        println!("{round:>5} {} | {to_rayon:>10.2} {to_threadpool:>15.2}", row.join(""));
+        let handoffs = format!("{:>7} {:>6}", show(before), show(after));
+        println!("{round:>5} {} | {to_rayon:>10.2} {to_threadpool:>15.2} | {handoffs}", row.join(""));
         if to_rayon <= 1.0 && to_threadpool <= 0.8 {
             met += 1;
         }
