@@ -82,10 +82,9 @@ const JOIN_YIELDS: u32 = 8;
 
 /// How long the finished pool's worker pauses when it is chasing a
 /// submitter (see [`Shared::gather`]): long enough for a submitter that
-/// pushes a job every 0.1 to 0.4 µs to queue a batch, short enough to add
-/// little to those jobs' wait. In trials with the pause as a parameter,
-/// 1 µs already gave most of the gain, and 10 µs a few per cent more than
-/// 3 µs.
+/// pushes a tiny job every fraction of a microsecond to queue a batch,
+/// short enough to add little to those jobs' wait. What it buys depends on
+/// the machine: step 7's Results measure it on two.
 pub const GATHER_MICROS: u64 = 3;
 
 /// The fast pool.
@@ -523,12 +522,11 @@ fn work<const SPIN_MICROS: u64, const GATHER_MICROS: u64>(shared: Arc<Shared>, d
                     Idle::Woken => continue,
                 },
             };
-            if GATHER_MICROS > 0 && found.alone {
-                let started = Instant::now();
-                run(found.job);
+            // Timed only when it may lead to a pause.
+            let started = (GATHER_MICROS > 0 && found.alone).then(Instant::now);
+            run(found.job);
+            if let Some(started) = started {
                 shared.gather(deque, started, Duration::from_micros(GATHER_MICROS));
-            } else {
-                run(found.job);
             }
         }
     });
